@@ -1,0 +1,36 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Stowage",
+    products: [
+        .library(name: "Stowage", targets: ["StowageCore", "StowageTar", "StowageFileSystem", "StowageArchive"]),
+        .executable(name: "stowage", targets: ["stowage"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        // C: syscalls Glibc does not expose, and fast CRC-64.
+        .target(name: "CStowageShim"),
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CZstd", providers: [.apt(["libzstd-dev"])]),
+
+        // Identities (digests), the shared error type.
+        .target(name: "StowageCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // The streaming tar codec: pure Swift, no dependencies (so it can be fuzzed alone).
+        .target(name: "StowageTar"),
+        // Descriptor-relative file system operations that never follow symlinks out.
+        .target(name: "StowageFileSystem", dependencies: ["CStowageShim", "StowageCore"]),
+        // Compression, hashing pipeline, tar-split, safe apply, whiteouts, directory archiving.
+        .target(name: "StowageArchive", dependencies: ["StowageCore", "StowageTar", "StowageFileSystem", "CStowageShim", "CZlib", "CZstd"]),
+        // The command-line verbs, one file per verb.
+        .target(name: "StowageCLI", dependencies: ["StowageArchive", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "stowage", dependencies: ["StowageCLI"]),
+
+        .testTarget(name: "StowageCoreTests", dependencies: ["StowageCore"]),
+        .testTarget(name: "StowageTarTests", dependencies: ["StowageTar"]),
+        .testTarget(name: "StowageArchiveTests", dependencies: ["StowageArchive"], resources: [.copy("Fixtures")]),
+    ]
+)

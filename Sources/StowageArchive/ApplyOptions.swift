@@ -1,0 +1,38 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import StowageCore
+
+/// How to apply a layer stream.
+public struct ApplyOptions: Sendable {
+    /// How whiteouts are written.
+    public var whiteoutFormat: Whiteout.Format = .plain
+    /// Whether character and block device entries may be created.
+    public var allowDeviceNodes = true
+    /// Whether uid/gid from the tar are restored (needs root).
+    public var restoreOwnership = geteuid() == 0
+    /// Refuse streams that decompress to more than this many bytes.
+    public var maximumUncompressedSize: Int64?
+    /// When set, the stream's diff_id must be this; a mismatch is an error.
+    public var expectedDiffID: DiffID?
+    /// When set, the digest of the bytes as received must be this.
+    public var expectedBlobDigest: BlobDigest?
+
+    public init() {}
+}
+
+/// What an apply computed in its single pass over the stream.
+public struct LayerApplyResult: Sendable, Equatable {
+    /// sha256 of the uncompressed tar stream.
+    public let diffID: DiffID
+    /// sha256 of the bytes as received (equal to the diff_id's digest when uncompressed).
+    public let blobDigest: BlobDigest
+    public let compression: Compression
+    /// Bytes received.
+    public let compressedSize: Int64
+    /// Bytes of the uncompressed tar stream.
+    public let uncompressedSize: Int64
+    /// Sum of the entries' sizes: what Docker stores as a layer's `size`.
+    public let contentSize: Int64
+    public let entryCount: Int
+}

@@ -1,0 +1,66 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import StowageCore
+import StowageFileSystem
+import StowageTar
+
+/// Applies a layer stream (plain, gzip or zstd tar) to a directory in one pass: the blob
+/// digest and the diff_id are computed while the entries are written, and the tar-split
+/// record is written alongside.
+///
+/// Nothing outside `directory` is created, changed, read or followed: every parent path is
+/// resolved by the kernel as if `directory` were `/` (openat2 RESOLVE_IN_ROOT), the final
+/// component is never followed, and names or link targets that climb out with `..` are refused.
+public enum LayerApplier {
+    /// - Parameters:
+    ///   - source: the layer blob, compressed or not.
+    ///   - directory: an existing directory: empty, a copy of the parent layer (`.plain`
+    ///     whiteouts) or an overlay upper directory (`.overlay` whiteouts).
+    ///   - tarSplit: where to record the raw tar bytes; `finish()` is called on it.
+    /// - Throws: `StowageError` naming the entry and the cause. On error the directory is left
+    ///   partly written: callers apply into a staging directory and remove it on failure.
+    public static func apply(from source: ByteSource, into directory: String,
+                             options: ApplyOptions = ApplyOptions(),
+                             tarSplit: TarSplitWriter? = nil) throws -> LayerApplyResult {
+        let root = try TarSplitAssembler.wrap("open layer directory \(directory)") { try FileDescriptor.openDirectory(directory) }
+        let blob = HashingSource(source)
+        let decompressed = DecompressingSource(blob)
+        let limited: ByteSource = options.maximumUncompressedSize.map { LimitedSource(decompressed, limit: $0) } ?? decompressed
+        let uncompressed = HashingSource(limited)
+        let reader = TarReader(source: uncompressed)
+        let writer = EntryWriter(root: root, options: options)
+        var contentSize: Int64 = 0
+        var entryCount = 0
+
+        do {
+            while let header = try reader.next() {
+                try tarSplit?.addSegment(reader.rawBytes)
+                contentSize += header.size
+                entryCount += 1
+                var checksum: CRC64? = tarSplit != nil && header.size > 0 ? CRC64() : nil
+                try writer.write(header, data: reader, checksum: &checksum)
+                try writer.drain(reader, checksum: &checksum)
+                try tarSplit?.addFile(name: header.nameBytes, size: header.size, crc64: checksum?.bytes)
+            }
+            try tarSplit?.addSegment(reader.rawBytes)
+            try writer.drainTrailing(reader) { try tarSplit?.addSegment($0) }
+            try writer.finish()
+            try tarSplit?.finish()
+        } catch let error as TarError {
+            throw StowageError(.invalidArchive, "layer tar is malformed", underlying: error)
+        }
+
+        let result = LayerApplyResult(
+            diffID: DiffID(uncompressed.digest), blobDigest: BlobDigest(blob.digest),
+            compression: decompressed.compression, compressedSize: blob.byteCount,
+            uncompressedSize: uncompressed.byteCount, contentSize: contentSize, entryCount: entryCount)
+        if let expected = options.expectedBlobDigest, expected != result.blobDigest {
+            throw StowageError(.digestMismatch, "layer blob digest mismatch: expected \(expected), got \(result.blobDigest)")
+        }
+        if let expected = options.expectedDiffID, expected != result.diffID {
+            throw StowageError(.digestMismatch, "layer diff_id mismatch: expected \(expected), got \(result.diffID)")
+        }
+        return result
+    }
+}

@@ -1,0 +1,96 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import StowageCore
+import StowageFileSystem
+import StowageTar
+
+/// Reads a file descriptor as a stream.
+public final class FileSource: ByteSource {
+    public let descriptor: FileDescriptor
+
+    public init(_ descriptor: FileDescriptor) { self.descriptor = descriptor }
+
+    /// Opens `path` for reading.
+    public convenience init(path: String) throws {
+        self.init(try FileDescriptor.open(path, O_RDONLY))
+    }
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        try descriptor.read(into: buffer)
+    }
+}
+
+/// Writes a stream to a file descriptor.
+public final class FileSink: ByteSink {
+    public let descriptor: FileDescriptor
+
+    public init(_ descriptor: FileDescriptor) { self.descriptor = descriptor }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        try descriptor.writeAll(bytes)
+    }
+}
+
+/// Passes a stream through while computing its sha256 and counting its bytes.
+public final class HashingSource: ByteSource {
+    private let upstream: ByteSource
+    private var hasher = SHA256Hasher()
+    private var finished = false
+    public private(set) var byteCount: Int64 = 0
+
+    public init(_ upstream: ByteSource) { self.upstream = upstream }
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let count = try upstream.read(into: buffer)
+        if count == 0 { finished = true }
+        hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+        byteCount += Int64(count)
+        return count
+    }
+
+    /// The digest of everything read. Only meaningful once the stream reached its end.
+    public var digest: Digest {
+        precondition(finished, "the stream was not read to its end")
+        return hasher.finalize()
+    }
+}
+
+/// Passes bytes to a sink while computing their sha256 and counting them.
+public final class HashingSink: ByteSink {
+    private let downstream: ByteSink?
+    private var hasher = SHA256Hasher()
+    public private(set) var byteCount: Int64 = 0
+
+    /// - Parameter downstream: where the bytes go on to; nil to only hash them.
+    public init(_ downstream: ByteSink?) { self.downstream = downstream }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        hasher.update(bytes)
+        byteCount += Int64(bytes.count)
+        try downstream?.write(bytes)
+    }
+
+    public var digest: Digest { hasher.finalize() }
+}
+
+/// Fails once more than `limit` bytes have passed: a guard against decompression bombs.
+public final class LimitedSource: ByteSource {
+    private let upstream: ByteSource
+    private let limit: Int64
+    private var count: Int64 = 0
+
+    public init(_ upstream: ByteSource, limit: Int64) {
+        self.upstream = upstream
+        self.limit = limit
+    }
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let got = try upstream.read(into: buffer)
+        count += Int64(got)
+        if count > limit {
+            throw StowageError(.limitExceeded, "layer stream exceeds the limit of \(limit) uncompressed bytes")
+        }
+        return got
+    }
+}

@@ -1,0 +1,47 @@
+import ArgumentParser
+import StowageArchive
+import StowageCore
+import StowageTar
+
+/// `stowage layer assemble`: rebuilds a layer's original tar from tar-split and its files.
+struct LayerAssembleCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "assemble",
+        abstract: "Rebuild a layer's original tar stream from its tar-split record and directory.")
+
+    @Option(name: .customLong("tar-split"), help: "The tar-split record (tar-split.json.gz).")
+    var tarSplitPath: String
+
+    @Argument(help: "The layer directory.")
+    var directory: String
+
+    @Option(name: .shortAndLong, help: "Write the tar here instead of standard output.")
+    var output: String?
+
+    @Flag(help: "Print the sha256 of the rebuilt stream (its diff_id) instead of the stream.")
+    var digest = false
+
+    func run() throws {
+        try reportingErrors {
+            let record = try FileSource(path: tarSplitPath)
+            if digest {
+                let hasher = HashingSink(nil)
+                try TarSplitAssembler.assemble(record: record, directory: directory, to: hasher)
+                print(hasher.digest)
+                return
+            }
+            if let output {
+                let file = try StagedFile(finalPath: output, replacing: true)
+                do {
+                    try TarSplitAssembler.assemble(record: record, directory: directory, to: FileSink(file.descriptor))
+                    try file.commit()
+                } catch {
+                    file.discard()
+                    throw error
+                }
+            } else {
+                try TarSplitAssembler.assemble(record: record, directory: directory, to: StandardOutput())
+            }
+        }
+    }
+}

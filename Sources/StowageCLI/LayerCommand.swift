@@ -1,0 +1,10 @@
+import ArgumentParser
+
+/// `stowage layer …`: the archive pipeline on its own, for a layer blob and a directory.
+struct LayerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "layer",
+        abstract: "Apply, digest and reassemble single layer archives.",
+        subcommands: [LayerApplyCommand.self, LayerAssembleCommand.self, LayerDigestCommand.self]
+    )
+}

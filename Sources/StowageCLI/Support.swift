@@ -1,0 +1,44 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import StowageArchive
+import StowageCore
+import StowageFileSystem
+import StowageTar
+
+/// Runs a command body, printing any error as one line `stowage: <message>` and exiting 1.
+func reportingErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as ExitCode {
+        throw error
+    } catch {
+        var standardError = StandardErrorStream()
+        print("stowage: \(error)", to: &standardError)
+        throw ExitCode.failure
+    }
+}
+
+struct StandardErrorStream: TextOutputStream {
+    mutating func write(_ string: String) {
+        var text = string
+        text.withUTF8 { _ = Glibc.write(2, $0.baseAddress, $0.count) }
+    }
+}
+
+/// Standard output as a byte sink.
+final class StandardOutput: ByteSink {
+    private let descriptor = FileDescriptor(adopting: dup(1), path: "standard output")
+    func write(_ bytes: UnsafeRawBufferPointer) throws { try descriptor.writeAll(bytes) }
+}
+
+/// A file path or `-` for standard input, as a byte source.
+func openInput(_ path: String) throws -> ByteSource {
+    if path == "-" { return FileSource(FileDescriptor(adopting: dup(0), path: "standard input")) }
+    do {
+        return try FileSource(path: path)
+    } catch let error as SystemError {
+        throw StowageError(.notFound, "cannot read \(path)", underlying: error)
+    }
+}

@@ -1,0 +1,82 @@
+import Crypto
+
+/// A validated content digest, `sha256:<64 lowercase hex>`.
+///
+/// Only sha256 is accepted: it is the one algorithm Docker and the OCI image spec require,
+/// and a digest that cannot be verified here must not be trusted.
+public struct Digest: Hashable, Sendable, Comparable, CustomStringConvertible, Codable {
+    /// The hex encoding of the hash, 64 lowercase characters.
+    public let hex: String
+
+    /// The algorithm name; always `sha256`.
+    public var algorithm: String { "sha256" }
+
+    /// Parses `sha256:<hex>`. Throws `StowageError(.invalidDigest)` for anything else.
+    public init(parsing text: String) throws {
+        guard text.hasPrefix("sha256:") else {
+            throw StowageError(.invalidDigest, "invalid digest \"\(text)\": expected sha256:<64 hex characters>")
+        }
+        try self.init(hex: String(text.dropFirst(7)))
+    }
+
+    /// Accepts a bare 64-character lowercase hex string.
+    public init(hex: String) throws {
+        guard hex.utf8.count == 64, hex.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }) else {
+            throw StowageError(.invalidDigest, "invalid sha256 hex \"\(hex)\": expected 64 lowercase hex characters")
+        }
+        self.hex = hex
+    }
+
+    init(trustedHex: String) { self.hex = trustedHex }
+
+    /// The sha256 of `bytes`.
+    public static func of<Bytes: Sequence>(_ bytes: Bytes) -> Digest where Bytes.Element == UInt8 {
+        var hasher = SHA256Hasher()
+        hasher.update(Array(bytes))
+        return hasher.finalize()
+    }
+
+    /// `sha256:<hex>`.
+    public var description: String { "sha256:\(hex)" }
+
+    /// The first 12 hex characters, as `docker images` shows IDs.
+    public var shortHex: String { String(hex.prefix(12)) }
+
+    public static func < (lhs: Digest, rhs: Digest) -> Bool { lhs.hex < rhs.hex }
+
+    public init(from decoder: any Decoder) throws {
+        try self.init(parsing: try decoder.singleValueContainer().decode(String.self))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}
+
+/// Incremental SHA-256 (BoringSSL through swift-crypto, which uses the SHA-NI instructions).
+public struct SHA256Hasher {
+    private var state = SHA256()
+
+    public init() {}
+
+    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+        state.update(bufferPointer: bytes)
+    }
+
+    public mutating func update(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { update($0) }
+    }
+
+    public func finalize() -> Digest {
+        let digest = state.finalize()
+        let alphabet = Array("0123456789abcdef".utf8)
+        var chars = [UInt8]()
+        chars.reserveCapacity(64)
+        for byte in digest {
+            chars.append(alphabet[Int(byte >> 4)])
+            chars.append(alphabet[Int(byte & 0x0f)])
+        }
+        return Digest(trustedHex: String(decoding: chars, as: UTF8.self))
+    }
+}

@@ -1,0 +1,145 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CStowageShim
+
+/// An open file descriptor that closes itself when released. `path` is kept for messages.
+public final class FileDescriptor: @unchecked Sendable {
+    public let rawValue: Int32
+    public let path: String
+
+    public init(adopting rawValue: Int32, path: String) {
+        self.rawValue = rawValue
+        self.path = path
+    }
+
+    deinit { close(rawValue) }
+
+    /// O_PATH (Linux): a handle that names a file without opening it for I/O.
+    public static let pathOnly: Int32 = 0o10000000
+
+    /// Opens `path` (relative to the working directory or absolute). O_CLOEXEC is added.
+    public static func open(_ path: String, _ flags: Int32, mode: mode_t = 0o644) throws -> FileDescriptor {
+        let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
+        try SystemError.check(fd, "open", path)
+        return FileDescriptor(adopting: fd, path: path)
+    }
+
+    /// Opens a directory for use as the root of descriptor-relative operations.
+    public static func openDirectory(_ path: String) throws -> FileDescriptor {
+        try open(path, O_RDONLY | O_DIRECTORY)
+    }
+
+    /// Opens `relative` below this directory, not following a final symlink and never
+    /// resolving outside (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS).
+    public func openBeneath(_ relative: String, _ flags: Int32, mode: mode_t = 0o644) throws -> FileDescriptor {
+        let fd = stowage_open_beneath_nofollow(rawValue, relative, flags, mode)
+        try SystemError.check(fd, "open", join(relative))
+        return FileDescriptor(adopting: fd, path: join(relative))
+    }
+
+    /// Opens `relative` as if this directory were `/`: symlinks and `..` are resolved inside it
+    /// (openat2 RESOLVE_IN_ROOT), the way a chrooted process would see them.
+    public func openInRoot(_ relative: String, _ flags: Int32, mode: mode_t = 0o644) throws -> FileDescriptor {
+        let fd = stowage_open_in_root(rawValue, relative.isEmpty ? "." : relative, flags, mode)
+        try SystemError.check(fd, "open", join(relative))
+        return FileDescriptor(adopting: fd, path: join(relative))
+    }
+
+    /// `path` joined with a child name, for messages.
+    public func join(_ name: String) -> String {
+        if name.isEmpty || name == "." { return path }
+        return path.hasSuffix("/") ? path + name : path + "/" + name
+    }
+
+    /// Reads up to `buffer.count` bytes; 0 at the end.
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        while true {
+            let count = Glibc.read(rawValue, buffer.baseAddress, buffer.count)
+            if count >= 0 { return count }
+            if errno == EINTR { continue }
+            throw SystemError("read", path: path, errno: errno)
+        }
+    }
+
+    /// Writes all of `bytes`.
+    public func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let count = Glibc.write(rawValue, bytes.baseAddress! + offset, bytes.count - offset)
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw SystemError("write", path: path, errno: errno)
+            }
+            offset += count
+        }
+    }
+
+    public func writeAll(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try writeAll($0) }
+    }
+
+    /// Flushes data and metadata to disk.
+    public func sync() throws {
+        try SystemError.check(fsync(rawValue), "fsync", path)
+    }
+
+    /// `fstat` of this descriptor.
+    public func status() throws -> FileStatus {
+        var st = stat()
+        try SystemError.check(fstat(rawValue, &st), "stat", path)
+        return FileStatus(st)
+    }
+
+    /// The filesystem magic number (statfs f_type) of the filesystem holding this file.
+    public func filesystemType() throws -> Int64 {
+        var type: Int64 = 0
+        try SystemError.check(stowage_fstatfs_type(rawValue, &type), "statfs", path)
+        return type
+    }
+
+    /// `/proc/self/fd/N`: a path that reaches exactly this open file, symlinks included.
+    public var procPath: String { "/proc/self/fd/\(rawValue)" }
+}
+
+/// The parts of `struct stat` Stowage uses.
+public struct FileStatus: Sendable, Equatable {
+    public let mode: UInt32
+    public let uid: UInt32
+    public let gid: UInt32
+    public let size: Int64
+    public let device: UInt64
+    public let inode: UInt64
+    public let linkCount: UInt64
+    public let rdev: UInt64
+    public let modificationSeconds: Int64
+    public let modificationNanoseconds: Int64
+    public let accessSeconds: Int64
+    public let accessNanoseconds: Int64
+
+    init(_ st: stat) {
+        mode = st.st_mode
+        uid = st.st_uid
+        gid = st.st_gid
+        size = Int64(st.st_size)
+        device = UInt64(st.st_dev)
+        inode = UInt64(st.st_ino)
+        linkCount = UInt64(st.st_nlink)
+        rdev = UInt64(st.st_rdev)
+        modificationSeconds = Int64(st.st_mtim.tv_sec)
+        modificationNanoseconds = Int64(st.st_mtim.tv_nsec)
+        accessSeconds = Int64(st.st_atim.tv_sec)
+        accessNanoseconds = Int64(st.st_atim.tv_nsec)
+    }
+
+    public var type: UInt32 { mode & UInt32(S_IFMT) }
+    public var isDirectory: Bool { type == UInt32(S_IFDIR) }
+    public var isRegular: Bool { type == UInt32(S_IFREG) }
+    public var isSymbolicLink: Bool { type == UInt32(S_IFLNK) }
+    public var isCharacterDevice: Bool { type == UInt32(S_IFCHR) }
+    public var isBlockDevice: Bool { type == UInt32(S_IFBLK) }
+    public var isFIFO: Bool { type == UInt32(S_IFIFO) }
+    public var permissions: UInt32 { mode & 0o7777 }
+    public var deviceMajor: UInt32 { UInt32(stowage_major(rdev)) }
+    public var deviceMinor: UInt32 { UInt32(stowage_minor(rdev)) }
+}

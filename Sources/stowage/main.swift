@@ -1,0 +1,3 @@
+import StowageCLI
+
+StowageCommand.main()
