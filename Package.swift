@@ -29,8 +29,10 @@ let package = Package(
         .target(name: "StowageCLI", dependencies: ["StowageArchive", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "stowage", dependencies: ["StowageCLI"]),
 
-        .testTarget(name: "StowageCoreTests", dependencies: ["StowageCore"]),
-        .testTarget(name: "StowageTarTests", dependencies: ["StowageTar"]),
-        .testTarget(name: "StowageArchiveTests", dependencies: ["StowageArchive"], resources: [.copy("Fixtures")]),
+        // Shared test helpers: temporary directories, processes, fixtures.
+        .target(name: "StowageTestSupport", dependencies: ["StowageArchive"], path: "Tests/StowageTestSupport"),
+        .testTarget(name: "StowageCoreTests", dependencies: ["StowageCore", "StowageTestSupport"]),
+        .testTarget(name: "StowageTarTests", dependencies: ["StowageTar", "StowageTestSupport"]),
+        .testTarget(name: "StowageArchiveTests", dependencies: ["StowageArchive", "StowageTestSupport"]),
     ]
 )
