@@ -32,7 +32,7 @@ let package = Package(
         // Shared test helpers: temporary directories, processes, fixtures.
         .target(name: "StowageTestSupport", dependencies: ["StowageArchive"], path: "Tests/StowageTestSupport"),
         .testTarget(name: "StowageCoreTests", dependencies: ["StowageCore", "StowageTestSupport"]),
-        .testTarget(name: "StowageTarTests", dependencies: ["StowageTar", "StowageTestSupport"]),
+        .testTarget(name: "StowageTarTests", dependencies: ["StowageTar", "StowageArchive", "StowageFileSystem", "StowageTestSupport"]),
         .testTarget(name: "StowageArchiveTests", dependencies: ["StowageArchive", "StowageTestSupport"]),
     ]
 )
