@@ -163,6 +163,9 @@ final class EntryWriter {
             if options.restoreOwnership {
                 try parent.openEntryHandle(target).changeOwner(uid: UInt32(header.uid), gid: UInt32(header.gid))
             }
+            // Docker leaves the device's time at "now"; keeping the entry's makes the
+            // re-exported whiteout identical to the one applied.
+            try setTimes(header, name: target, in: parent)
         }
     }
 

@@ -112,12 +112,9 @@ public final class TarWriter {
     private func writePAXHeader(_ records: [(key: String, value: [UInt8])], for header: TarHeader) throws {
         let data = PAXRecords.encode(records)
         var block = [UInt8](repeating: 0, count: TarBlock.size)
-        let base = header.name.split(separator: "/").last.map(String.init) ?? "entry"
-        let directory = header.name.split(separator: "/").dropLast().joined(separator: "/")
-        let paxName = Array(asciiFallback(Array(((directory.isEmpty ? "" : directory + "/") + "PaxHeaders.0/" + base).utf8)).prefix(100))
-        put(&block, paxName, TarBlock.name)
+        put(&block, Self.paxHeaderName(for: header.nameBytes), TarBlock.name)
         var ignored: [(key: String, value: [UInt8])] = []
-        try putNumber(&block, 0o644, TarBlock.mode, paxKey: nil, records: &ignored)
+        try putNumber(&block, 0, TarBlock.mode, paxKey: nil, records: &ignored)
         try putNumber(&block, 0, TarBlock.uid, paxKey: nil, records: &ignored)
         try putNumber(&block, 0, TarBlock.gid, paxKey: nil, records: &ignored)
         try putNumber(&block, Int64(data.count), TarBlock.size_, paxKey: nil, records: &ignored)
@@ -167,19 +164,52 @@ public final class TarWriter {
 
     private func asciiFallback(_ bytes: [UInt8]) -> [UInt8] { bytes.filter { $0 < 0x80 && $0 != 0 } }
 
-    /// Splits a long ustar path into prefix (≤155) and name (≤100) at a slash, if possible.
+    /// Splits a long ustar path into prefix (≤155) and name (≤100) at a slash, exactly as Go's
+    /// archive/tar does (a trailing slash stays with the name).
     private func splitUSTARPath(_ path: [UInt8]) -> ([UInt8], [UInt8])? {
-        guard path.count > 100, path.count <= 256, isASCII(path) else { return nil }
-        var index = min(path.count - 1, 155)
-        while index > 0 {
-            if path[index] == UInt8(ascii: "/") {
-                let name = Array(path[(index + 1)...])
-                if name.isEmpty || name.count > 100 { return nil }
-                return (Array(path[..<index]), name)
-            }
-            index -= 1
+        guard path.count > TarBlock.name.count, isASCII(path) else { return nil }
+        var length = path.count
+        if length > TarBlock.prefix.count + 1 {
+            length = TarBlock.prefix.count + 1
+        } else if path[length - 1] == UInt8(ascii: "/") {
+            length -= 1
         }
-        return nil
+        guard let slash = path[..<length].lastIndex(of: UInt8(ascii: "/")), slash > 0 else { return nil }
+        let name = Array(path[(slash + 1)...])
+        guard !name.isEmpty, name.count <= TarBlock.name.count, slash <= TarBlock.prefix.count else { return nil }
+        return (Array(path[..<slash]), name)
+    }
+
+    /// The name of a PAX header block as Go's archive/tar makes it:
+    /// `path.Join(dir, "PaxHeaders.0", base)`, then ASCII only, at most 100 bytes, no trailing slash.
+    static func paxHeaderName(for name: [UInt8]) -> [UInt8] {
+        let slash = UInt8(ascii: "/")
+        let split = name.lastIndex(of: slash).map { $0 + 1 } ?? 0
+        let joined = Array(name[..<split]) + Array("/PaxHeaders.0/".utf8) + Array(name[split...])
+        var cleaned = cleanPath(joined, absolute: name.first == slash).filter { $0 < 0x80 && $0 != 0 }
+        if cleaned.count > TarBlock.name.count { cleaned = Array(cleaned.prefix(TarBlock.name.count)) }
+        while cleaned.last == slash { cleaned.removeLast() }
+        return cleaned
+    }
+
+    /// Go's `path.Clean` on bytes: no empty or `.` components, `..` folded where it can be.
+    private static func cleanPath(_ path: [UInt8], absolute: Bool) -> [UInt8] {
+        let slash = UInt8(ascii: "/")
+        var components: [ArraySlice<UInt8>] = []
+        for component in path.split(separator: slash) {
+            if component.elementsEqual([UInt8(ascii: ".")]) { continue }
+            if component.elementsEqual([UInt8(ascii: "."), UInt8(ascii: ".")]) {
+                if let last = components.last, !last.elementsEqual([UInt8(ascii: "."), UInt8(ascii: ".")]) {
+                    components.removeLast()
+                    continue
+                }
+                if absolute { continue }
+            }
+            components.append(component)
+        }
+        let body = Array(components.joined(separator: [slash]))
+        if absolute { return [slash] + body }
+        return body.isEmpty ? [UInt8(ascii: ".")] : body
     }
 
     static func sealChecksum(_ block: inout [UInt8]) {

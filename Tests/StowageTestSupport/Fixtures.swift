@@ -85,7 +85,21 @@ public struct ArchiveMembers {
         .map { ($0.key, $0.value) }
         .sorted { $0.name < $1.name }
     }
+
+    /// The layer blobs of a docker-archive's `index`th image, bottom first, as `manifest.json` lists them.
+    public func imageLayers(_ index: Int = 0) throws -> [(name: String, bytes: [UInt8])] {
+        struct Entry: Decodable { let Layers: [String] }
+        let manifest = try JSONDecoder().decode([Entry].self, from: Data(files["manifest.json"] ?? []))
+        return try manifest[index].Layers.map { name in
+            guard let bytes = files[name] else { throw FixtureError(description: "\(name) is missing from the archive") }
+            return (name, bytes)
+        }
+    }
 }
 
 /// The sha256 of bytes, as `sha256:<hex>`.
 public func sha256(_ bytes: [UInt8]) -> String { Digest.of(bytes).description }
+
+public struct FixtureError: Error, CustomStringConvertible {
+    public let description: String
+}
