@@ -163,17 +163,13 @@ public final class TarReader {
 
     // MARK: - Internals
 
+    /// Errors of the source (I/O, decompression, limits) pass through unchanged: they are not
+    /// faults of the tar stream.
     private func readSource(into destination: UnsafeMutableRawBufferPointer) throws -> Int {
         guard !sourceExhausted else { return 0 }
-        do {
-            let got = try source.read(into: destination)
-            if got == 0 { sourceExhausted = true }
-            return got
-        } catch let error as TarError {
-            throw error
-        } catch {
-            throw TarError(.unsupported("reading the stream failed: \(error)"), offset: offset, entry: current?.name)
-        }
+        let got = try source.read(into: destination)
+        if got == 0 { sourceExhausted = true }
+        return got
     }
 
     private func refill() throws {
