@@ -13,6 +13,8 @@ import StowageTar
 /// resolved by the kernel as if `directory` were `/` (openat2 RESOLVE_IN_ROOT), the final
 /// component is never followed, and names or link targets that climb out with `..` are refused.
 public enum LayerApplier {
+    static let largestTrailingSegment = 1 << 20
+
     /// - Parameters:
     ///   - source: the layer blob, compressed or not.
     ///   - directory: an existing directory: empty, a copy of the parent layer (`.plain`
@@ -44,7 +46,18 @@ public enum LayerApplier {
                 try tarSplit?.addFile(name: header.nameBytes, size: header.size, crc64: checksum?.bytes)
             }
             try tarSplit?.addSegment(reader.rawBytes)
-            try writer.drainTrailing(reader) { try tarSplit?.addSegment($0) }
+            // What follows the end-of-archive blocks is recorded as tar-split (v0.11, in
+            // Docker 20.10) does: in chunks of up to 1 MiB, then one empty segment for EOF.
+            var trailing: [UInt8] = []
+            try writer.drainTrailing(reader) { chunk in
+                trailing.append(contentsOf: chunk)
+                if trailing.count >= Self.largestTrailingSegment {
+                    try tarSplit?.addSegment(trailing)
+                    trailing.removeAll(keepingCapacity: true)
+                }
+            }
+            try tarSplit?.addSegment(trailing)
+            try tarSplit?.addSegment([], keepEmpty: true)
             try writer.finish()
             try tarSplit?.finish()
         } catch let error as TarError {

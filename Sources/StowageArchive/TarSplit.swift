@@ -23,9 +23,10 @@ public final class TarSplitWriter {
         compressor = try GzipCompressor(sink)
     }
 
-    /// Adds raw bytes of the tar stream.
-    public func addSegment(_ bytes: [UInt8]) throws {
-        guard !bytes.isEmpty else { return }
+    /// Adds raw bytes of the tar stream. An empty segment is written only when `keepEmpty`:
+    /// tar-split ends every record with one, for the end of the stream.
+    public func addSegment(_ bytes: [UInt8], keepEmpty: Bool = false) throws {
+        guard !bytes.isEmpty || keepEmpty else { return }
         line.removeAll(keepingCapacity: true)
         append(#"{"type":2,"payload":""#)
         line.append(contentsOf: Data(bytes).base64EncodedData())
@@ -90,7 +91,7 @@ public final class TarSplitWriter {
             case "\n": append("\\n")
             case "\r": append("\\r")
             case "\t": append("\\t")
-            case "<", ">", "&", "\u{2028}", "\u{2029}", _ where scalar.value < 0x20:
+            case _ where scalar.value < 0x20, "<", ">", "&", "\u{2028}", "\u{2029}":
                 let value = scalar.value
                 append("\\u")
                 for shift in stride(from: 12, through: 0, by: -4) { line.append(hex[Int((value >> UInt32(shift)) & 0xf)]) }

@@ -5,7 +5,7 @@ import Foundation
 import StowageFileSystem
 
 /// A directory under /tmp that is removed with everything in it when released, also when the
-/// test that made it fails.
+/// test that made it fails (anything still mounted below it is unmounted first).
 public final class TemporaryDirectory {
     public let path: String
 
@@ -18,6 +18,8 @@ public final class TemporaryDirectory {
     }
 
     deinit {
+        // Never descend into a mount a failed test left behind: unmount first.
+        unmountEverything(under: path)
         if let parent = try? FileDescriptor.openDirectory("/tmp") {
             try? parent.removeEntry(String(path.dropFirst("/tmp/".count)))
         }

@@ -1,0 +1,79 @@
+import Foundation
+import StowageArchive
+import StowageCore
+import StowageTar
+import StowageTestSupport
+import Testing
+
+@Suite("tar-split records shared with the real Docker engine")
+struct DockerTarSplitTests {
+    private func readAll(_ source: ByteSource) throws -> [UInt8] {
+        var output: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let got = try chunk.withUnsafeMutableBytes { try source.read(into: $0) }
+            if got == 0 { return output }
+            output.append(contentsOf: chunk[0..<got])
+        }
+    }
+
+    private func contents(_ path: String) throws -> [UInt8] {
+        Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+    }
+
+    @Test("Stowage reads the records dockerd writes, and dockerd saves layers from the records Stowage writes",
+          arguments: ["links.tar", "whiteout.tar"])
+    func recordsInteroperate(_ archive: String) throws {
+        let expected = try Fixtures.expected(archive.replacingOccurrences(of: ".tar", with: ""))
+        let layers = try ArchiveMembers(path: Fixtures.path(archive)).imageLayers()
+        let engine = try DockerEngine(storageDriver: "vfs")
+        defer { engine.stop() }
+        try engine.docker(["load", "-i", Fixtures.path(archive)])
+        let layerDB = engine.dataRoot + "/image/vfs/layerdb/sha256"
+        let work = try TemporaryDirectory("tarsplit-docker")
+
+        for (index, layer) in layers.enumerated() {
+            let chainID = expected.chainIDs[index].replacingOccurrences(of: "sha256:", with: "")
+            let diffID = expected.diffIDs[index]
+            let record = layerDB + "/" + chainID + "/tar-split.json.gz"
+            let dockerRecord = try contents(record)
+            let cacheID = String(decoding: try contents(layerDB + "/" + chainID + "/cache-id"), as: UTF8.self)
+
+            // Docker's record reassembles the layer from Docker's own vfs directory...
+            let fromDockerDir = HashingSink(nil)
+            _ = try TarSplitAssembler.assemble(record: MemorySource(dockerRecord),
+                                               directory: engine.dataRoot + "/vfs/dir/" + cacheID, to: fromDockerDir)
+            #expect(fromDockerDir.digest.description == diffID, "\(archive) layer \(index): Docker's record on Docker's files")
+
+            // ...and from a directory Stowage applied.
+            let ours = work.join("layer\(index)")
+            try FileManager.default.createDirectory(atPath: ours, withIntermediateDirectories: false)
+            let stowageRecord = MemorySink()
+            _ = try LayerApplier.apply(from: MemorySource(layer.bytes), into: ours,
+                                       tarSplit: try TarSplitWriter(sink: stowageRecord))
+            let fromOurDir = HashingSink(nil)
+            _ = try TarSplitAssembler.assemble(record: MemorySource(dockerRecord), directory: ours, to: fromOurDir)
+            #expect(fromOurDir.digest.description == diffID, "\(archive) layer \(index): Docker's record on Stowage's files")
+
+            // The JSON inside is the same, line for line (the gzip framing may differ).
+            let dockerJSON = try readAll(GzipDecompressor(MemorySource(dockerRecord)))
+            let stowageJSON = try readAll(GzipDecompressor(MemorySource(stowageRecord.bytes)))
+            let stowageLines = String(decoding: stowageJSON, as: UTF8.self).split(separator: "\n")
+            let dockerLines = String(decoding: dockerJSON, as: UTF8.self).split(separator: "\n")
+            let firstDifference = zip(stowageLines, dockerLines).first { $0 != $1 }
+            #expect(stowageJSON == dockerJSON,
+                    "\(archive) layer \(index): tar-split JSON differs from Docker's (\(stowageLines.count) vs \(dockerLines.count) lines), first at\n\(firstDifference.map { "\($0)\n\($1)" } ?? "the end: \(stowageLines.suffix(2).map { $0.prefix(120) }) vs \(dockerLines.suffix(3).map { $0.prefix(120) })")")
+
+            // Hand Docker Stowage's record in place of its own.
+            try Data(stowageRecord.bytes).write(to: URL(fileURLWithPath: record))
+        }
+
+        // dockerd reassembles `docker save` output from the records: it must read Stowage's.
+        try engine.restart()
+        let saved = work.join("saved.tar")
+        try engine.docker(["save", "-o", saved, expected.imageID])
+        let savedLayers = try ArchiveMembers(path: saved).imageLayers()
+        #expect(savedLayers.map { sha256($0.bytes) } == expected.diffIDs,
+                "docker save from Stowage's tar-split records changed the layers")
+    }
+}
