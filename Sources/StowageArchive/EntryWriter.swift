@@ -143,7 +143,8 @@ final class EntryWriter {
             let directory = try directory(parentComponents, creating: true)
             switch options.whiteoutFormat {
             case .plain:
-                try removeLowerEntries(in: directory, path: parentComponents.joined(separator: "/"))
+                // The directory's own path, not the entry's: the entry may reach it through a symlink.
+                try removeLowerEntries(in: directory, path: try pathInsideRoot(of: directory))
                 cachedParent = nil
             case .overlay:
                 try directory.setExtendedAttribute(Whiteout.overlayOpaqueXattr, Array("y".utf8))
@@ -155,7 +156,12 @@ final class EntryWriter {
         guard !target.isEmpty, target != ".", target != ".." else {
             throw StowageError(.unsafePath, "layer entry \"\(header.name)\" is a whiteout of \"\(target)\", which names no file")
         }
-        let parent = try directory(parentComponents, creating: options.whiteoutFormat == .overlay)
+        let parent: FileDescriptor
+        do {
+            parent = try directory(parentComponents, creating: options.whiteoutFormat == .overlay)
+        } catch let error as SystemError where options.whiteoutFormat == .plain && (error.errno == ENOENT || error.errno == ENOTDIR) {
+            return  // no such directory below: nothing to delete
+        }
         try parent.removeEntry(target)
         cachedParent = nil
         if options.whiteoutFormat == .overlay {
@@ -167,6 +173,16 @@ final class EntryWriter {
             // re-exported whiteout identical to the one applied.
             try setTimes(header, name: target, in: parent)
         }
+    }
+
+    /// The path of a directory resolved inside the root, relative to the root.
+    private func pathInsideRoot(of directory: FileDescriptor) throws -> String {
+        let rootPath = try root.resolvedPath(), path = try directory.resolvedPath()
+        if path == rootPath { return "" }
+        guard path.hasPrefix(rootPath + "/") else {
+            throw StowageError(.unsafePath, "directory \(path) is not inside the layer root \(rootPath)")
+        }
+        return String(path.dropFirst(rootPath.count + 1))
     }
 
     /// Removes, below `directory`, everything this layer did not create.

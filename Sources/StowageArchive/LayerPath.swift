@@ -4,9 +4,12 @@ import StowageCore
 enum LayerPath {
     /// The components of an entry name resolved lexically inside the layer root: a leading
     /// `/` and `.` components are dropped and `..` removes the previous component. Throws
-    /// `.unsafePath` if `..` would climb above the root, and `.unsupported` for names that are
-    /// not UTF-8. An empty result names the root itself.
+    /// `.unsafePath` if `..` would climb above the root or the name holds a NUL byte, and
+    /// `.unsupported` for names that are not UTF-8. An empty result names the root itself.
     static func components(_ name: [UInt8], what: String = "entry") throws -> [String] {
+        guard !name.contains(0) else {
+            throw StowageError(.unsafePath, "\(what) name contains a NUL byte: \(String(decoding: name.prefix { $0 != 0 }, as: UTF8.self))…")
+        }
         guard let text = String(validating: name, as: UTF8.self) else {
             throw StowageError(.unsupported, "\(what) name is not valid UTF-8: \(String(decoding: name, as: UTF8.self))")
         }

@@ -100,6 +100,14 @@ public final class FileDescriptor: @unchecked Sendable {
 
     /// `/proc/self/fd/N`: a path that reaches exactly this open file, symlinks included.
     public var procPath: String { "/proc/self/fd/\(rawValue)" }
+
+    /// Where the kernel says this descriptor's file is now (readlink of `procPath`).
+    public func resolvedPath() throws -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count = readlink(procPath, &buffer, buffer.count - 1)
+        try SystemError.check(count, "readlink", procPath)
+        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
 }
 
 /// The parts of `struct stat` Stowage uses.

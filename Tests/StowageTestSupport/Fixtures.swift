@@ -102,4 +102,5 @@ public func sha256(_ bytes: [UInt8]) -> String { Digest.of(bytes).description }
 
 public struct FixtureError: Error, CustomStringConvertible {
     public let description: String
+    public init(description: String) { self.description = description }
 }
