@@ -9,16 +9,16 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
-        // C: syscalls Glibc does not expose, and fast CRC-64.
+        // C: syscalls Glibc does not expose, and fast CRC-64; zlib, zstd and libcrypto (SHA-256) from Debian.
         .target(name: "CStowageShim"),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CZstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CCrypto", providers: [.apt(["libssl-dev"])]),
 
         // Identities (digests), the shared error type.
-        .target(name: "StowageCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "StowageCore", dependencies: ["CCrypto"]),
         // The streaming tar codec: pure Swift, no dependencies (so it can be fuzzed alone).
         .target(name: "StowageTar"),
         // Descriptor-relative file system operations that never follow symlinks out.

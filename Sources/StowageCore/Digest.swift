@@ -1,4 +1,4 @@
-import Crypto
+import CCrypto
 
 /// A validated content digest, `sha256:<64 lowercase hex>`.
 ///
@@ -54,22 +54,29 @@ public struct Digest: Hashable, Sendable, Comparable, CustomStringConvertible, C
     }
 }
 
-/// Incremental SHA-256 (BoringSSL through swift-crypto, which uses the SHA-NI instructions).
+/// Incremental SHA-256 through OpenSSL's libcrypto, whose assembly uses the SHA-NI
+/// instructions. A value type: copies hash independently.
 public struct SHA256Hasher {
-    private var state = SHA256()
+    private var context: DigestContext
 
-    public init() {}
+    public init() { context = DigestContext() }
 
     public mutating func update(_ bytes: UnsafeRawBufferPointer) {
-        state.update(bufferPointer: bytes)
+        if !isKnownUniquelyReferenced(&context) { context = context.copy() }
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
+        EVP_DigestUpdate(context.pointer, base, bytes.count)
     }
 
     public mutating func update(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { update($0) }
     }
 
+    /// The digest of everything so far; the hasher can go on being updated.
     public func finalize() -> Digest {
-        let digest = state.finalize()
+        var digest = [UInt8](repeating: 0, count: 32)
+        let final = context.copy()
+        var length: UInt32 = 0
+        EVP_DigestFinal_ex(final.pointer, &digest, &length)
         let alphabet = Array("0123456789abcdef".utf8)
         var chars = [UInt8]()
         chars.reserveCapacity(64)
@@ -79,4 +86,23 @@ public struct SHA256Hasher {
         }
         return Digest(trustedHex: String(decoding: chars, as: UTF8.self))
     }
+}
+
+/// An owned OpenSSL digest context set up for SHA-256.
+private final class DigestContext {
+    let pointer: OpaquePointer
+
+    init() {
+        pointer = EVP_MD_CTX_new()
+        EVP_DigestInit_ex(pointer, EVP_sha256(), nil)
+    }
+
+    private init(copying other: DigestContext) {
+        pointer = EVP_MD_CTX_new()
+        EVP_MD_CTX_copy_ex(pointer, other.pointer)
+    }
+
+    func copy() -> DigestContext { DigestContext(copying: self) }
+
+    deinit { EVP_MD_CTX_free(pointer) }
 }

@@ -28,6 +28,50 @@ struct DigestTests {
         #expect(Digest.of([UInt8]()).hex == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
     }
 
+    @Test("incremental hashing in uneven pieces, copies and repeated finalize agree with one-shot hashing")
+    func incremental() {
+        let million = [UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000)
+        var hasher = SHA256Hasher()
+        var offset = 0
+        for size in [1, 63, 64, 65, 4096, 100_000] + Array(repeating: 200_000, count: 5) where offset < million.count {
+            let end = min(offset + size, million.count)
+            hasher.update(Array(million[offset..<end]))
+            offset = end
+        }
+        hasher.update(Array(million[offset...]))
+        let expected = "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"  // FIPS 180-2 vector
+        #expect(hasher.finalize().hex == expected)
+        #expect(hasher.finalize().hex == expected)
+
+        var copy = hasher
+        copy.update(Array("more".utf8))
+        #expect(hasher.finalize().hex == expected, "updating a copy must not change the original")
+        #expect(copy.finalize() == Digest.of(million + Array("more".utf8)))
+    }
+
+    @Test("the pipelined hasher agrees with one-shot hashing across buffer boundaries, mid-stream and after")
+    func pipelined() {
+        var generator = SystemRandomNumberGenerator()
+        let data = (0..<(5 << 20) + 12345).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let hasher = PipelinedHasher()
+        var offset = 0
+        var sizes = [0, 1, 511, 1 << 20, (1 << 20) - 1, 3 << 20]
+        while offset < data.count {
+            let size = min(sizes.isEmpty ? 77_777 : sizes.removeFirst(), data.count - offset)
+            data.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[offset..<(offset + size)])) }
+            offset += size
+            if offset == 1 + 511 + (1 << 20) {
+                #expect(hasher.finalize() == Digest.of(data[..<offset]), "finalize in the middle")
+            }
+        }
+        #expect(hasher.finalize() == Digest.of(data))
+        #expect(hasher.finalize() == Digest.of(data))
+
+        // Dropped with a partly filled buffer, never finalized: no trap.
+        let abandoned = PipelinedHasher()
+        data.withUnsafeBytes { abandoned.update(UnsafeRawBufferPointer(rebasing: $0[0..<1000])) }
+    }
+
     @Test("chain IDs of every fixture match the layerdb directories Docker made",
           arguments: ["base", "whiteout", "links", "many-layers"])
     func chainIDsMatchDocker(_ image: String) throws {
