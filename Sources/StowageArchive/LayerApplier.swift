@@ -26,11 +26,8 @@ public enum LayerApplier {
                              options: ApplyOptions = ApplyOptions(),
                              tarSplit: TarSplitWriter? = nil) throws -> LayerApplyResult {
         let root = try TarSplitAssembler.wrap("open layer directory \(directory)") { try FileDescriptor.openDirectory(directory) }
-        let blob = HashingSource(source)
-        let decompressed = DecompressingSource(blob)
-        let limited: ByteSource = options.maximumUncompressedSize.map { LimitedSource(decompressed, limit: $0) } ?? decompressed
-        let uncompressed = HashingSource(limited)
-        let reader = TarReader(source: uncompressed)
+        let stream = try LayerStream(source, maximumUncompressedSize: options.maximumUncompressedSize)
+        let reader = TarReader(source: stream)
         let writer = EntryWriter(root: root, options: options)
         var contentSize: Int64 = 0
         var entryCount = 0
@@ -65,9 +62,9 @@ public enum LayerApplier {
         }
 
         let result = LayerApplyResult(
-            diffID: DiffID(uncompressed.digest), blobDigest: BlobDigest(blob.digest),
-            compression: decompressed.compression, compressedSize: blob.byteCount,
-            uncompressedSize: uncompressed.byteCount, contentSize: contentSize, entryCount: entryCount)
+            diffID: stream.diffID, blobDigest: stream.blobDigest,
+            compression: stream.compression, compressedSize: stream.compressedSize,
+            uncompressedSize: stream.uncompressedSize, contentSize: contentSize, entryCount: entryCount)
         if let expected = options.expectedBlobDigest, expected != result.blobDigest {
             throw StowageError(.digestMismatch, "layer blob digest mismatch: expected \(expected), got \(result.blobDigest)")
         }

@@ -32,10 +32,10 @@ public final class FileSink: ByteSink {
     }
 }
 
-/// Passes a stream through while computing its sha256 and counting its bytes.
+/// Passes a stream through while computing its sha256 (on a second thread) and counting its bytes.
 public final class HashingSource: ByteSource {
     private let upstream: ByteSource
-    private var hasher = SHA256Hasher()
+    private let hasher = PipelinedHasher()
     private var finished = false
     public private(set) var byteCount: Int64 = 0
 
@@ -56,10 +56,10 @@ public final class HashingSource: ByteSource {
     }
 }
 
-/// Passes bytes to a sink while computing their sha256 and counting them.
+/// Passes bytes to a sink while computing their sha256 (on a second thread) and counting them.
 public final class HashingSink: ByteSink {
     private let downstream: ByteSink?
-    private var hasher = SHA256Hasher()
+    private let hasher = PipelinedHasher()
     public private(set) var byteCount: Int64 = 0
 
     /// - Parameter downstream: where the bytes go on to; nil to only hash them.
@@ -72,6 +72,49 @@ public final class HashingSink: ByteSink {
     }
 
     public var digest: Digest { hasher.finalize() }
+}
+
+/// A layer blob opened for reading its tar stream: decompressed according to its magic
+/// number, with its blob digest and diff_id computed as it is read. An uncompressed blob is
+/// hashed once, since both digests are then of the same bytes.
+public final class LayerStream: ByteSource {
+    public let compression: Compression
+    private let blob: HashingSource?
+    private let uncompressed: HashingSource
+
+    /// - Parameter maximumUncompressedSize: fail once the tar stream grows past this.
+    public init(_ source: ByteSource, maximumUncompressedSize: Int64? = nil) throws {
+        let peeking = PeekingSource(source)
+        compression = Compression.detect(try peeking.peek(4))
+        let tar: ByteSource
+        switch compression {
+        case .none:
+            blob = nil
+            tar = peeking
+        case .gzip:
+            let hashed = HashingSource(peeking)
+            blob = hashed
+            tar = try GzipDecompressor(hashed)
+        case .zstd:
+            let hashed = HashingSource(peeking)
+            blob = hashed
+            tar = try ZstdDecompressor(hashed)
+        }
+        uncompressed = HashingSource(maximumUncompressedSize.map { LimitedSource(tar, limit: $0) } ?? tar)
+    }
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        try uncompressed.read(into: buffer)
+    }
+
+    /// sha256 of the tar stream. Read to the end first.
+    public var diffID: DiffID { DiffID(uncompressed.digest) }
+    /// sha256 of the blob as received. Read to the end first.
+    public var blobDigest: BlobDigest { BlobDigest(blob?.digest ?? uncompressed.digest) }
+    /// Bytes of the blob read so far.
+    public var compressedSize: Int64 { blob?.byteCount ?? uncompressed.byteCount }
+    /// Bytes of the tar stream read so far.
+    public var uncompressedSize: Int64 { uncompressed.byteCount }
 }
 
 /// Fails once more than `limit` bytes have passed: a guard against decompression bombs.

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials  // Data and JSONDecoder without the start-up cost of all of Foundation
+#else
 import Foundation
+#endif
 import StowageCore
 import StowageTar
 

@@ -14,14 +14,12 @@ struct LayerDigestCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let blob = HashingSource(try openInput(archive))
-            let decompressed = DecompressingSource(blob)
-            let uncompressed = HashingSource(decompressed)
+            let stream = try LayerStream(try openInput(archive))
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
             defer { buffer.deallocate() }
-            while try uncompressed.read(into: buffer) > 0 {}
-            print("diff_id: \(uncompressed.digest)")
-            print("blob: \(blob.digest) (\(decompressed.compression.rawValue), \(blob.byteCount) bytes)")
+            while try stream.read(into: buffer) > 0 {}
+            print("diff_id: \(stream.diffID)")
+            print("blob: \(stream.blobDigest) (\(stream.compression.rawValue), \(stream.compressedSize) bytes)")
         }
     }
 }
