@@ -24,23 +24,8 @@ struct LayerAssembleCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let record = try FileSource(path: tarSplitPath)
-            if digest {
-                let hasher = HashingSink(nil)
-                try TarSplitAssembler.assemble(record: record, directory: directory, to: hasher)
-                print(hasher.digest)
-                return
-            }
-            if let output {
-                let file = try StagedFile(finalPath: output, replacing: true)
-                do {
-                    try TarSplitAssembler.assemble(record: record, directory: directory, to: FileSink(file.descriptor))
-                    try file.commit()
-                } catch {
-                    file.discard()
-                    throw error
-                }
-            } else {
-                try TarSplitAssembler.assemble(record: record, directory: directory, to: StandardOutput())
+            try writeStream(to: output, printingDigest: digest) { sink in
+                _ = try TarSplitAssembler.assemble(record: record, directory: directory, to: sink)
             }
         }
     }

@@ -4,7 +4,7 @@ import ArgumentParser
 struct LayerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "layer",
-        abstract: "Apply, digest and reassemble single layer archives.",
-        subcommands: [LayerApplyCommand.self, LayerAssembleCommand.self, LayerDigestCommand.self]
+        abstract: "Apply, digest, reassemble and archive single layers.",
+        subcommands: [LayerApplyCommand.self, LayerAssembleCommand.self, LayerArchiveCommand.self, LayerDigestCommand.self]
     )
 }

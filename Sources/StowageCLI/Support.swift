@@ -42,3 +42,24 @@ func openInput(_ path: String) throws -> ByteSource {
         throw StowageError(.notFound, "cannot read \(path)", underlying: error)
     }
 }
+
+/// Sends a tar stream that `produce` writes to a file (atomically: all or nothing), to
+/// standard output, or only prints its sha256 when `printingDigest`.
+func writeStream(to output: String?, printingDigest: Bool, _ produce: (ByteSink) throws -> Void) throws {
+    if printingDigest {
+        let hasher = HashingSink(nil)
+        try produce(hasher)
+        print(hasher.digest)
+    } else if let output {
+        let file = try StagedFile(finalPath: output, replacing: true)
+        do {
+            try produce(FileSink(file.descriptor))
+            try file.commit()
+        } catch {
+            file.discard()
+            throw error
+        }
+    } else {
+        try produce(StandardOutput())
+    }
+}
