@@ -1,0 +1,20 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+
+/// The `stowage` executable built beside the test bundle.
+public func stowageBinary() throws -> String {
+    let bundle = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+    let binary = (bundle as NSString).deletingLastPathComponent + "/stowage"
+    guard FileManager.default.isExecutableFile(atPath: binary) else {
+        throw FixtureError(description: "\(binary) is missing: run `swift build` first")
+    }
+    return binary
+}
+
+/// Runs the built `stowage` with `arguments`.
+@discardableResult
+public func stowage(_ arguments: [String], input: Data? = nil) throws -> ProcessResult {
+    try runProcess([try stowageBinary()] + arguments, input: input)
+}
