@@ -46,12 +46,19 @@ public final class DockerEngine {
     /// Stops the daemon (SIGTERM, then SIGKILL after 30 s) and waits for it.
     public func stop() {
         guard let process, process.isRunning else { self.process = nil; return }
-        kill(process.processIdentifier, SIGTERM)
+        try? writeFile(stopFile, [])  // the watchdog stops the daemon and waits for it
         let deadline = Date().addingTimeInterval(30)
         while process.isRunning, Date() < deadline { usleep(50_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        if process.isRunning {
+            if let pid = try? String(contentsOfFile: scratch.join("dockerd.pid"), encoding: .utf8),
+               let daemon = Int32(pid.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                kill(daemon, SIGKILL)
+            }
+            kill(process.processIdentifier, SIGKILL)
+        }
         process.waitUntilExit()
         self.process = nil
+        try? FileManager.default.removeItem(atPath: stopFile)
         // Anything the daemon left mounted under its roots.
         for root in [dataRoot, scratch.join("exec")] { unmountEverything(under: root) }
     }
@@ -65,10 +72,24 @@ public final class DockerEngine {
     /// The daemon's log, for failure messages.
     public var log: String { (try? String(contentsOfFile: scratch.join("dockerd.log"), encoding: .utf8)) ?? "" }
 
+    private var stopFile: String { scratch.join("stop") }
+
     private func start() throws {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        // A watchdog between the test process and dockerd: it stops the daemon when asked
+        // (SIGTERM) and also when the test process dies without asking, so that a crashed
+        // test run never leaves a daemon behind.
+        let watchdog = """
+            owner=$1; stopfile=$2; shift 2
+            "$@" & daemon=$!
+            while kill -0 "$owner" 2>/dev/null && kill -0 $daemon 2>/dev/null && [ ! -e "$stopfile" ]; do sleep 0.2; done
+            kill -TERM $daemon 2>/dev/null
+            wait $daemon
+            """
+        try? FileManager.default.removeItem(atPath: stopFile)
         process.arguments = [
+            "-c", watchdog, "watchdog", String(getpid()), stopFile,
             "dockerd", "--data-root", dataRoot, "--exec-root", scratch.join("exec"),
             "--pidfile", scratch.join("dockerd.pid"), "--host", "unix://\(socket)",
             "--storage-driver", storageDriver, "--iptables=false", "--ip6tables=false", "--bridge=none",
@@ -76,7 +97,7 @@ public final class DockerEngine {
         ]
         let logPath = scratch.join("dockerd.log")
         if !FileManager.default.fileExists(atPath: logPath) {
-            _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+            try writeFile(logPath, [])
         }
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         log.seekToEndOfFile()

@@ -1,4 +1,5 @@
 import Foundation
+import StowageFileSystem
 
 /// The result of running a program to completion.
 public struct ProcessResult: Sendable {
@@ -23,14 +24,14 @@ public func runProcess(_ arguments: [String], input: Data? = nil, directory: Str
     // Files rather than pipes: no reader threads, no deadlock on large outputs.
     let scratch = try TemporaryDirectory("process")
     let outputPath = scratch.join("stdout"), errorPath = scratch.join("stderr"), inputPath = scratch.join("stdin")
-    _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
-    _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
+    try writeFile(outputPath, [])
+    try writeFile(errorPath, [])
     let stdout = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
     let stderr = try FileHandle(forWritingTo: URL(fileURLWithPath: errorPath))
     process.standardOutput = stdout
     process.standardError = stderr
     if let input {
-        _ = FileManager.default.createFile(atPath: inputPath, contents: input)
+        try writeFile(inputPath, Array(input))
         process.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: inputPath))
     } else {
         process.standardInput = FileHandle.nullDevice
@@ -65,4 +66,11 @@ public struct ShellError: Error, CustomStringConvertible {
 /// Whether a program is on PATH.
 public func programExists(_ name: String) -> Bool {
     (try? runProcess(["sh", "-c", "command -v \(name)"]).status) == 0
+}
+
+/// Creates or truncates a file with `contents`. (Foundation's `createFile` writes atomically
+/// through a `/tmp/TemporaryDirectory.*` it never removes.)
+public func writeFile(_ path: String, _ contents: [UInt8]) throws {
+    let file = try FileDescriptor.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC)
+    try file.writeAll(contents)
 }
