@@ -137,3 +137,20 @@ public final class LimitedSource: ByteSource {
         return got
     }
 }
+
+extension FileDescriptor {
+    /// Reads the next `count` bytes in chunks of at most `buffer.count`, handing each to `body`.
+    /// Returns false if the file ended first.
+    func readExactly(_ count: Int64, using buffer: UnsafeMutableRawBufferPointer,
+                     _ body: (UnsafeRawBufferPointer) throws -> Void) throws -> Bool {
+        var remaining = count
+        while remaining > 0 {
+            let chunk = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(min(Int64(buffer.count), remaining))])
+            let got = try read(into: chunk)
+            if got == 0 { return false }
+            try body(UnsafeRawBufferPointer(rebasing: chunk[0..<got]))
+            remaining -= Int64(got)
+        }
+        return true
+    }
+}

@@ -139,15 +139,9 @@ public final class TarEntryEncoder {
 
     private func copyContents(of name: String, in directory: FileDescriptor, size: Int64) throws {
         let file = try directory.openChildFile(name)
-        var remaining = size
-        while remaining > 0 {
-            let chunk = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(min(Int64(buffer.count), remaining))])
-            let got = try file.read(into: chunk)
-            guard got > 0 else {
-                throw StowageError(.ioFailure, "\(file.path) shrank from \(size) bytes while it was being archived")
-            }
-            try writer.write(UnsafeRawBufferPointer(rebasing: chunk[0..<got]))
-            remaining -= Int64(got)
+        let complete = try file.readExactly(size, using: buffer) { try writer.write($0) }
+        guard complete else {
+            throw StowageError(.ioFailure, "\(file.path) shrank from \(size) bytes while it was being archived")
         }
     }
 }

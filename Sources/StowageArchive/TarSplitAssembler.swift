@@ -32,17 +32,12 @@ public enum TarSplitAssembler {
                     try root.openInRoot(relative, O_RDONLY | O_NOFOLLOW)
                 }
                 var crc = CRC64()
-                var left = size
-                while left > 0 {
-                    let chunk = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(min(Int64(buffer.count), left))])
-                    let got = try file.read(into: chunk)
-                    guard got > 0 else {
-                        throw StowageError(.invalidArchive, "layer file \"\(text)\" is shorter than the \(size) bytes its tar-split record says")
-                    }
-                    let bytes = UnsafeRawBufferPointer(rebasing: chunk[0..<got])
+                let complete = try file.readExactly(size, using: buffer) { bytes in
                     crc.update(bytes)
                     try sink.write(bytes)
-                    left -= Int64(got)
+                }
+                guard complete else {
+                    throw StowageError(.invalidArchive, "layer file \"\(text)\" is shorter than the \(size) bytes its tar-split record says")
                 }
                 written += size
                 if let expected, expected != crc.bytes {
