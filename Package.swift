@@ -4,7 +4,8 @@ import PackageDescription
 let package = Package(
     name: "Stowage",
     products: [
-        .library(name: "Stowage", targets: ["StowageCore", "StowageTar", "StowageFileSystem", "StowageArchive"]),
+        .library(name: "Stowage", targets: ["StowageCore", "StowageTar", "StowageFileSystem", "StowageArchive", "StowageDrivers",
+                                           "StowageLayers", "StowageImages", "StowageDistribution", "StowageEngine"]),
         .executable(name: "stowage", targets: ["stowage"]),
     ],
     dependencies: [
@@ -25,8 +26,18 @@ let package = Package(
         .target(name: "StowageFileSystem", dependencies: ["CStowageShim", "StowageCore"]),
         // Compression, hashing pipeline, tar-split, safe apply, whiteouts, directory archiving.
         .target(name: "StowageArchive", dependencies: ["StowageCore", "StowageTar", "StowageFileSystem", "CStowageShim", "CZlib", "CZstd"]),
+        // Storage drivers: the GraphDriver protocol and its implementations.
+        .target(name: "StowageDrivers", dependencies: ["StowageCore", "StowageFileSystem", "StowageArchive", "StowageTar"]),
+        // The layer store (layerdb): chain IDs, tar-split records, sharing, sweeping.
+        .target(name: "StowageLayers", dependencies: ["StowageCore", "StowageFileSystem", "StowageArchive", "StowageTar", "StowageDrivers"]),
+        // The image store (imagedb) and the tag store (repositories.json).
+        .target(name: "StowageImages", dependencies: ["StowageCore", "StowageFileSystem", "StowageArchive"]),
+        // Images in and out: docker-archive and OCI layouts.
+        .target(name: "StowageDistribution", dependencies: ["StowageCore", "StowageFileSystem", "StowageArchive", "StowageTar", "StowageLayers", "StowageImages"]),
+        // The engine: a data root opened with its driver and stores; what the verbs do.
+        .target(name: "StowageEngine", dependencies: ["StowageCore", "StowageFileSystem", "StowageArchive", "StowageTar", "StowageDrivers", "StowageLayers", "StowageImages", "StowageDistribution"]),
         // The command-line verbs, one file per verb.
-        .target(name: "StowageCLI", dependencies: ["StowageArchive", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .target(name: "StowageCLI", dependencies: ["StowageArchive", "StowageEngine", "StowageDistribution", "StowageImages", "StowageLayers", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "stowage", dependencies: ["StowageCLI"]),
 
         // Shared test helpers: temporary directories, processes, fixtures.

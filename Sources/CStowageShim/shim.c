@@ -118,3 +118,5 @@ uint64_t stowage_crc64_iso_update(uint64_t crc, const void *data, size_t len) {
     while (len--) crc = crc64_table[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
     return ~crc;
 }
+
+int stowage_syncfs(int fd) { return syncfs(fd); }

@@ -12,14 +12,17 @@ public final class StagedFile {
     public let descriptor: FileDescriptor
     private let replacing: Bool
 
-    /// - Parameter replacing: whether `commit()` may replace an existing file.
-    public init(finalPath: String, replacing: Bool = false) throws {
+    /// - Parameters:
+    ///   - replacing: whether `commit()` may replace an existing file.
+    ///   - mode: the new file's permissions.
+    public init(finalPath: String, replacing: Bool = false, mode: mode_t = 0o644) throws {
         self.finalPath = finalPath
         self.replacing = replacing
         stagingPath = "\(finalPath).partial-\(getpid())"
         unlink(stagingPath)
         do {
-            descriptor = try FileDescriptor.open(stagingPath, O_WRONLY | O_CREAT | O_EXCL, mode: 0o644)
+            descriptor = try FileDescriptor.open(stagingPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode: mode)
+            try descriptor.changeMode(mode)  // whatever the umask
         } catch let error as SystemError {
             throw StowageError(.ioFailure, "cannot create \(finalPath)", underlying: error)
         }
@@ -37,4 +40,19 @@ public final class StagedFile {
 
     /// Removes the temporary file.
     public func discard() { unlink(stagingPath) }
+
+    /// Writes `bytes` to `path` all or nothing: a temporary file, fsync, rename.
+    public static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644, replacing: Bool = true) throws {
+        let file = try StagedFile(finalPath: path, replacing: replacing, mode: mode)
+        do {
+            try file.descriptor.writeAll(bytes)
+            try file.commit()
+        } catch let error as SystemError {
+            file.discard()
+            throw StowageError(.ioFailure, "cannot write \(path)", underlying: error)
+        } catch {
+            file.discard()
+            throw error
+        }
+    }
 }

@@ -5,8 +5,8 @@ import StowageCore
 import StowageFileSystem
 import StowageTar
 
-/// Reads a file descriptor as a stream.
-public final class FileSource: ByteSource {
+/// Reads a file descriptor as a stream (from its current offset).
+public final class FileSource: SkippableByteSource {
     public let descriptor: FileDescriptor
 
     public init(_ descriptor: FileDescriptor) { self.descriptor = descriptor }
@@ -18,6 +18,50 @@ public final class FileSource: ByteSource {
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         try descriptor.read(into: buffer)
+    }
+
+    /// Seeks forward; a pipe, which cannot seek, is read and discarded instead.
+    public func skip(_ count: Int64) throws {
+        if lseek(descriptor.rawValue, off_t(count), SEEK_CUR) >= 0 { return }
+        guard errno == ESPIPE else { throw SystemError("lseek", path: descriptor.path, errno: errno) }
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
+        defer { scratch.deallocate() }
+        var left = count
+        while left > 0 {
+            let got = try descriptor.read(into: UnsafeMutableRawBufferPointer(rebasing: scratch[0..<Int(min(left, 1 << 16))]))
+            if got == 0 { return }
+            left -= Int64(got)
+        }
+    }
+}
+
+/// Reads `length` bytes of a file from `offset` with `pread`, leaving the file offset alone,
+/// so that several ranges of one open file can be read independently.
+public final class FileRangeSource: ByteSource {
+    public let descriptor: FileDescriptor
+    private var position: Int64
+    private let end: Int64
+
+    public init(_ descriptor: FileDescriptor, offset: Int64, length: Int64) {
+        self.descriptor = descriptor
+        position = offset
+        end = offset + length
+    }
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let wanted = Int(min(Int64(buffer.count), end - position))
+        guard wanted > 0 else { return 0 }
+        while true {
+            let got = pread(descriptor.rawValue, buffer.baseAddress, wanted, off_t(position))
+            if got >= 0 {
+                if got == 0 {
+                    throw StowageError(.invalidArchive, "\(descriptor.path) ends before byte \(end): truncated")
+                }
+                position += Int64(got)
+                return got
+            }
+            if errno != EINTR { throw SystemError("pread", path: descriptor.path, errno: errno) }
+        }
     }
 }
 

@@ -8,6 +8,19 @@ import StowageTar
 /// Rebuilds a layer's original tar stream from its tar-split record and the layer's files,
 /// byte for byte, so the result hashes to the layer's diff_id. Each file's CRC-64 is checked.
 public enum TarSplitAssembler {
+    /// The length of the tar stream a record describes, from the record alone.
+    public static func streamLength(record: ByteSource) throws -> Int64 {
+        let reader = TarSplitReader(source: record)
+        var length: Int64 = 0
+        while let entry = try reader.next() {
+            switch entry {
+            case .segment(let bytes): length += Int64(bytes.count)
+            case .file(_, let size, _): length += size
+            }
+        }
+        return length
+    }
+
     /// Writes the reassembled tar to `sink`; returns the number of bytes written.
     /// - Parameters:
     ///   - record: the tar-split record (gzip-compressed JSON lines).

@@ -48,3 +48,44 @@ public struct ChainID: Hashable, Sendable, CustomStringConvertible, Codable {
     public init(from decoder: any Decoder) throws { digest = try Digest(from: decoder) }
     public func encode(to encoder: any Encoder) throws { try digest.encode(to: encoder) }
 }
+
+/// The name of a layer's directory inside a storage driver (`cache-id` in the layer store):
+/// 64 random hex digits, with `-init` for a container's init layer.
+public struct LayerCacheID: Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: String
+
+    /// Validates `text`: 64 lowercase hex digits, optionally followed by `-init`.
+    public init(_ text: String) throws {
+        let hex = text.hasSuffix("-init") ? text.dropLast(5) : Substring(text)
+        guard hex.utf8.count == 64, hex.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }) else {
+            throw StowageError(.invalidArgument, "invalid layer cache ID \"\(text)\": expected 64 lowercase hex digits")
+        }
+        rawValue = text
+    }
+
+    /// A new random ID.
+    public static func random() -> LayerCacheID {
+        var generator = SystemRandomNumberGenerator()
+        let digits = Array("0123456789abcdef".utf8)
+        let text = String(decoding: (0..<64).map { _ in digits[Int.random(in: 0..<16, using: &generator)] }, as: UTF8.self)
+        return try! LayerCacheID(text)
+    }
+
+    /// The ID of this layer's init layer.
+    public var initLayer: LayerCacheID { try! LayerCacheID(rawValue + "-init") }
+
+    public var description: String { rawValue }
+}
+
+/// An image's identity: the sha256 of its config JSON, exactly as stored.
+public struct ImageID: Hashable, Sendable, CustomStringConvertible, Codable, Comparable {
+    public let digest: Digest
+    public init(_ digest: Digest) { self.digest = digest }
+    public init(parsing text: String) throws { digest = try Digest(parsing: text) }
+    public var description: String { digest.description }
+    /// The 12-digit form `images` shows.
+    public var shortForm: String { String(digest.hex.prefix(12)) }
+    public static func < (lhs: ImageID, rhs: ImageID) -> Bool { lhs.digest < rhs.digest }
+    public init(from decoder: any Decoder) throws { digest = try Digest(from: decoder) }
+    public func encode(to encoder: any Encoder) throws { try digest.encode(to: encoder) }
+}

@@ -80,6 +80,11 @@ public final class FileDescriptor: @unchecked Sendable {
     }
 
     /// Flushes data and metadata to disk.
+    /// Flushes every file of the filesystem this descriptor is on (`syncfs`).
+    public func syncFileSystem() throws {
+        try SystemError.check(stowage_syncfs(rawValue), "syncfs", path)
+    }
+
     public func sync() throws {
         try SystemError.check(fsync(rawValue), "fsync", path)
     }

@@ -20,7 +20,7 @@ public struct SystemError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// Throws the current errno as a `SystemError` if `result` is -1.
     @discardableResult
-    static func check<T: BinaryInteger>(_ result: T, _ operation: String, _ path: @autoclosure () -> String) throws -> T {
+    public static func check<T: BinaryInteger>(_ result: T, _ operation: String, _ path: @autoclosure () -> String) throws -> T {
         if result == -1 { throw SystemError(operation, path: path(), errno: Glibc.errno) }
         return result
     }

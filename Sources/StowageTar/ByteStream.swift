@@ -5,6 +5,14 @@ public protocol ByteSource: AnyObject {
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int
 }
 
+/// A source that can move forward without reading, such as a regular file: a tar reader
+/// skips entry data it is not asked for with `skip` instead of reading it.
+public protocol SkippableByteSource: ByteSource {
+    /// Moves `count` bytes forward. Skipping past the end is not an error here: the next
+    /// read returns 0.
+    func skip(_ count: Int64) throws
+}
+
 /// A push-based consumer of bytes (a file, a compressor, a hasher, a tar writer's output).
 public protocol ByteSink: AnyObject {
     /// Consumes all of `bytes`.

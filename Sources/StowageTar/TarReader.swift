@@ -212,6 +212,15 @@ public final class TarReader {
 
     private func skipRemainingData() throws {
         guard remainingData > 0 else { return }
+        if let skippable = source as? SkippableByteSource, remainingData > Int64(bufferEnd - bufferStart) {
+            let jump = remainingData - Int64(bufferEnd - bufferStart)
+            offset += Int64(bufferEnd - bufferStart)
+            bufferStart = bufferEnd
+            try skippable.skip(jump)
+            offset += jump
+            remainingData = 0
+            return
+        }
         let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
         defer { scratch.deallocate() }
         while remainingData > 0 {

@@ -1,3 +1,3 @@
 import StowageCLI
 
-StowageCommand.main()
+StowageCommand.run(Array(CommandLine.arguments.dropFirst()))

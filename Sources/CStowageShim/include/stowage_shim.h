@@ -52,3 +52,4 @@ int stowage_utimensat_nofollow(int dirfd, const char *path, int64_t atime_sec, i
 uint64_t stowage_crc64_iso_update(uint64_t crc, const void *data, size_t len);
 
 #endif
+int stowage_syncfs(int fd);

@@ -1,0 +1,19 @@
+import ArgumentParser
+import StowageEngine
+
+/// Options every verb that touches a data root takes, as `dockerd` names them.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .customLong("data-root"), help: "Root of persistent Stowage state (default: /var/lib/stowage).")
+    var dataRoot: String?
+
+    @Option(name: [.customShort("s"), .customLong("storage-driver")], help: "Storage driver to use.")
+    var storageDriver: String?
+
+    @Option(name: .customLong("config"), help: "Daemon configuration file (default: /etc/stowage/daemon.json).")
+    var configPath: String?
+
+    /// Opens the engine on the configured data root.
+    func openEngine() throws -> Engine {
+        try Engine(EngineConfiguration.load(path: configPath, dataRoot: dataRoot, storageDriver: storageDriver))
+    }
+}

@@ -1,0 +1,196 @@
+import ArgumentParser
+import StowageCore
+import StowageEngine
+
+/// `stowage history IMAGE`: how an image was made, newest step first.
+struct HistoryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "history", abstract: "Show the history of an image.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(name: [.customShort("H"), .customLong("human")], help: "Print sizes and dates in human readable format.")
+    var human: Bool = true
+
+    @Flag(name: .customLong("no-trunc"), help: "Don't truncate output.")
+    var noTrunc = false
+
+    @Flag(name: .shortAndLong, help: "Only show image IDs.")
+    var quiet = false
+
+    @Option(help: "Format output using a Go-style template, such as '{{.ID}}\\t{{.CreatedBy}}'.")
+    var format: String?
+
+    @Argument(help: "The image, by name or ID.")
+    var image: String
+
+    func run() throws {
+        try reportingErrors {
+            let engine = try global.openEngine()
+            let entries = try engine.history(of: try engine.resolveImage(image))
+            if quiet {
+                print(entries.map { id($0) + "\n" }.joined(), terminator: "")
+                return
+            }
+            if let format, format != "table" {
+                let template = try OutputTemplate(format)
+                var lines = entries.map { entry in template.render(field: { field($0, entry) }, json: { json(entry) }) }
+                if template.isTable {
+                    lines.insert(template.header(["ID": "IMAGE", "CreatedSince": "CREATED", "CreatedAt": "CREATED AT", "CreatedBy": "CREATED BY"]), at: 0)
+                    var table = Table(header: lines[0].components(separatedBy: "\t"))
+                    for line in lines.dropFirst() { table.append(line.components(separatedBy: "\t")) }
+                    print(table.render(), terminator: "")
+                } else {
+                    print(lines.map { $0 + "\n" }.joined(), terminator: "")
+                }
+                return
+            }
+            var table = Table(header: ["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"])
+            for entry in entries {
+                table.append([id(entry), field("CreatedSince", entry), field("CreatedBy", entry), field("Size", entry), entry.comment])
+            }
+            print(table.render(), terminator: "")
+        }
+    }
+
+    private func id(_ entry: HistoryEntry) -> String {
+        guard let image = entry.image else { return "<missing>" }
+        return noTrunc ? image.description : image.shortForm
+    }
+
+    private func field(_ name: String, _ entry: HistoryEntry) -> String {
+        switch name {
+        case "ID": return id(entry)
+        case "CreatedSince":
+            guard let created = entry.created else { return "N/A" }
+            return human ? Units.ago(created) : Timestamp.formatRFC3339(seconds: created)
+        case "CreatedAt":
+            guard let created = entry.created else { return "N/A" }
+            return Timestamp.formatRFC3339(seconds: created)
+        case "CreatedBy":
+            let text = entry.createdBy.replacingOccurrences(of: "\t", with: " ")
+            return noTrunc || text.count <= 45 ? text : String(text.prefix(44)) + "…"
+        case "Size": return human ? Units.humanSize(entry.size) : String(entry.size)
+        case "Comment": return entry.comment
+        case "Tags": return entry.tags.map(\.familiarString).joined(separator: ", ")
+        default: return "<no value>"
+        }
+    }
+
+    private func json(_ entry: HistoryEntry) -> String {
+        JSONValue.object(["Comment", "CreatedAt", "CreatedBy", "CreatedSince", "ID", "Size"].map { ($0, .string(field($0, entry))) }).serialized()
+    }
+}
+
+/// `stowage inspect IMAGE…`: Docker's JSON for each image.
+struct InspectCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "inspect", abstract: "Display detailed information on one or more images.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "Images, by name or ID.")
+    var images: [String]
+
+    func run() throws {
+        try reportingErrors {
+            let engine = try global.openEngine()
+            var objects: [JSONValue] = []
+            var missing: [String] = []
+            for image in images {
+                do {
+                    objects.append(try engine.inspect(try engine.resolveImage(image)))
+                } catch let error as StowageError where error.code == .notFound {
+                    missing.append(image)
+                }
+            }
+            print(JSONValue.array(objects).serialized(indent: "    "))
+            if !missing.isEmpty {
+                throw StowageError(.notFound, "No such image: \(missing.joined(separator: ", "))")
+            }
+        }
+    }
+}
+
+/// `stowage tag SOURCE TARGET`.
+struct TagCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "tag", abstract: "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The image to tag, by name or ID.")
+    var source: String
+
+    @Argument(help: "The new name, NAME[:TAG].")
+    var target: String
+
+    func run() throws {
+        try reportingErrors {
+            try global.openEngine().tag(source, as: target)
+        }
+    }
+}
+
+/// `stowage rmi IMAGE…`: untag, and delete images and their unused layers.
+struct RemoveImageCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rmi", abstract: "Remove one or more images.", aliases: ["rm"])
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(name: .shortAndLong, help: "Force removal of the image.")
+    var force = false
+
+    @Argument(help: "Images, by name or ID.")
+    var images: [String]
+
+    func run() throws {
+        try reportingErrors {
+            let engine = try global.openEngine()
+            var failures: [String] = []
+            for image in images {
+                do {
+                    print(try engine.removeImage(image, force: force).map { $0 + "\n" }.joined(), terminator: "")
+                } catch let error as StowageError {
+                    failures.append("Error response from daemon: \(error)")
+                }
+            }
+            if !failures.isEmpty { throw StowageError(.notFound, failures.joined(separator: "; ")) }
+        }
+    }
+}
+
+/// `stowage image prune`.
+struct ImagePruneCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "prune", abstract: "Remove unused images.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(name: .shortAndLong, help: "Remove all unused images, not just dangling ones.")
+    var all = false
+
+    @Flag(name: .shortAndLong, help: "Do not prompt for confirmation.")
+    var force = false
+
+    func run() throws {
+        try reportingErrors {
+            if !force {
+                print(all ? "WARNING! This will remove all images without at least one container associated to them."
+                          : "WARNING! This will remove all dangling images.")
+                print("Are you sure you want to continue? [y/N] ", terminator: "")
+                guard let answer = readLine(), answer.lowercased().hasPrefix("y") else { return }
+            }
+            let result = try global.openEngine().pruneImages(all: all)
+            if !result.lines.isEmpty {
+                print("Deleted Images:")
+                print(result.lines.map { $0 + "\n" }.joined())
+            }
+            print("Total reclaimed space: \(Units.humanSize(result.reclaimed))")
+        }
+    }
+}
+
+/// `stowage image …`: the image verbs under one name, as `docker image …`.
+struct ImageCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "image", abstract: "Manage images.",
+        subcommands: [ImagesCommand.self, HistoryCommand.self, InspectCommand.self, LoadCommand.self, SaveCommand.self,
+                      TagCommand.self, RemoveImageCommand.self, ImagePruneCommand.self])
+}

@@ -1,0 +1,168 @@
+import ArgumentParser
+import StowageCore
+import StowageEngine
+
+/// `stowage images`: the images stored, as `docker images` lists them.
+struct ImagesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "images", abstract: "List images.", aliases: ["ls"])
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(name: .shortAndLong, help: "Show all images (default hides intermediate images).")
+    var all = false
+
+    @Flag(name: .shortAndLong, help: "Only show image IDs.")
+    var quiet = false
+
+    @Flag(help: "Show digests.")
+    var digests = false
+
+    @Flag(name: .customLong("no-trunc"), help: "Don't truncate output.")
+    var noTrunc = false
+
+    @Option(name: .shortAndLong, help: "Filter output: dangling=true|false, reference=PATTERN.")
+    var filter: [String] = []
+
+    @Option(help: "Format output: json, table, or a Go-style template such as '{{.Repository}}:{{.Tag}}'.")
+    var format: String?
+
+    @Argument(help: "Only images of this repository (and tag).")
+    var repository: String?
+
+    /// One row: an image under one of its names (or `<none>`).
+    private struct Row {
+        let summary: ImageSummary
+        let repository: String
+        let tag: String
+        let digest: String
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let engine = try global.openEngine()
+            let filters = try ImageFilters(filter + (repository.map { ["reference=" + $0] } ?? []))
+            var rows: [Row] = []
+            for summary in try engine.imageSummaries() {
+                if !all, summary.isDangling, summary.hasChildren { continue }
+                guard filters.matches(summary) else { continue }
+                rows += Self.rows(for: summary, filters: filters)
+            }
+            print(try render(rows), terminator: "")
+        }
+    }
+
+    private static func rows(for summary: ImageSummary, filters: ImageFilters) -> [Row] {
+        let digestFor = { (name: String) in summary.repoDigests.first { $0.familiarName == name }?.digest?.description ?? "<none>" }
+        var rows = summary.repoTags.filter { filters.matchesReference($0) }.map {
+            Row(summary: summary, repository: $0.familiarName, tag: $0.tag!, digest: digestFor($0.familiarName))
+        }
+        let taggedNames = Set(summary.repoTags.map(\.familiarName))
+        for reference in summary.repoDigests where !taggedNames.contains(reference.familiarName) && filters.matchesReference(reference) {
+            rows.append(Row(summary: summary, repository: reference.familiarName, tag: "<none>", digest: reference.digest!.description))
+        }
+        if rows.isEmpty, summary.repoTags.isEmpty, summary.repoDigests.isEmpty {
+            rows.append(Row(summary: summary, repository: "<none>", tag: "<none>", digest: "<none>"))
+        }
+        return rows
+    }
+
+    private func id(_ summary: ImageSummary) -> String {
+        noTrunc ? summary.id.description : summary.id.shortForm
+    }
+
+    private func field(_ name: String, _ row: Row) -> String {
+        switch name {
+        case "ID": id(row.summary)
+        case "Repository": row.repository
+        case "Tag": row.tag
+        case "Digest": row.digest
+        case "CreatedSince": Units.ago(row.summary.created)
+        case "CreatedAt": Units.goTimeString(row.summary.created)
+        case "Size": Units.humanSize(row.summary.size)
+        case "VirtualSize": Units.humanSize(row.summary.size, precision: 4)
+        case "Containers", "SharedSize", "UniqueSize": "N/A"
+        default: "<no value>"
+        }
+    }
+
+    private func render(_ rows: [Row]) throws -> String {
+        if quiet {
+            var seen: Set<ImageID> = []
+            return rows.filter { seen.insert($0.summary.id).inserted }.map { id($0.summary) + "\n" }.joined()
+        }
+        if let format, format != "table" {
+            if format == "json" || format == "{{json .}}" {
+                return rows.map { row in
+                    JSONValue.object(["Containers", "CreatedAt", "CreatedSince", "Digest", "ID", "Repository", "SharedSize",
+                                      "Size", "Tag", "UniqueSize", "VirtualSize"].map { ($0, .string(field($0, row))) }).serialized() + "\n"
+                }.joined()
+            }
+            let template = try OutputTemplate(format)
+            var lines = rows.map { row in template.render(field: { field($0, row) }, json: { "" }) }
+            if template.isTable {
+                lines.insert(template.header(["ID": "IMAGE ID", "CreatedSince": "CREATED", "CreatedAt": "CREATED AT"]), at: 0)
+                var table = Table(header: lines[0].components(separatedBy: "\t"))
+                for line in lines.dropFirst() { table.append(line.components(separatedBy: "\t")) }
+                return table.render()
+            }
+            return lines.map { $0 + "\n" }.joined()
+        }
+        var header = ["REPOSITORY", "TAG"]
+        if digests { header.append("DIGEST") }
+        header += ["IMAGE ID", "CREATED", "SIZE"]
+        var table = Table(header: header)
+        for row in rows {
+            var cells = [row.repository, row.tag]
+            if digests { cells.append(row.digest) }
+            cells += [id(row.summary), Units.ago(row.summary.created), Units.humanSize(row.summary.size)]
+            table.append(cells)
+        }
+        return table.render()
+    }
+}
+
+/// `--filter` of `images`: `dangling=true|false`, `reference=PATTERN` (shell globs).
+struct ImageFilters {
+    var dangling: Bool?
+    var referencePatterns: [String] = []
+
+    init(_ filters: [String]) throws {
+        for filter in filters {
+            let parts = filter.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { throw StowageError(.invalidArgument, "bad format of filter (expected name=value)") }
+            switch parts[0] {
+            case "dangling":
+                guard let value = Bool(parts[1].lowercased()) ?? (parts[1] == "1" ? true : parts[1] == "0" ? false : nil) else {
+                    throw StowageError(.invalidArgument, "invalid filter 'dangling=\(parts[1])'")
+                }
+                dangling = value
+            case "reference":
+                referencePatterns.append(parts[1])
+            default:
+                throw StowageError(.invalidArgument, "invalid filter '\(parts[0])'")
+            }
+        }
+    }
+
+    func matches(_ summary: ImageSummary) -> Bool {
+        if let dangling, summary.isDangling != dangling { return false }
+        if !referencePatterns.isEmpty {
+            return summary.references.contains(where: matchesReference)
+        }
+        return true
+    }
+
+    /// A pattern matches the familiar name, or name and tag.
+    func matchesReference(_ reference: StowageCore.Reference) -> Bool {
+        guard !referencePatterns.isEmpty else { return true }
+        return referencePatterns.contains { pattern in
+            let target = pattern.contains(":") || pattern.contains("@") ? reference.familiarString : reference.familiarName
+            return fnmatch(pattern, target, 0) == 0
+        }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

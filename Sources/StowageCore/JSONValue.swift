@@ -1,0 +1,89 @@
+/// A JSON value with object keys in a chosen order, written exactly as Go's encoding/json
+/// writes it (`Marshal` and `MarshalIndent`, HTML characters escaped), so that output meant
+/// to match Docker's matches byte for byte.
+public indirect enum JSONValue: Equatable, Sendable {
+    case null
+    case bool(Bool)
+    case integer(Int64)
+    case string(String)
+    case array([JSONValue])
+    /// Keys in output order.
+    case object([(String, JSONValue)])
+
+    public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
+        lhs.serialized() == rhs.serialized()
+    }
+
+    /// An object from a dictionary, keys sorted as Go sorts map keys.
+    public static func sortedObject(_ dictionary: [String: JSONValue]) -> JSONValue {
+        .object(dictionary.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) })
+    }
+
+    /// A string array, or null when nil (Go's nil slice).
+    public static func strings(_ values: [String]?) -> JSONValue {
+        values.map { .array($0.map(JSONValue.string)) } ?? .null
+    }
+
+    /// Compact (`indent` nil) or indented like `json.MarshalIndent(v, "", indent)`.
+    public func serialized(indent: String? = nil) -> String {
+        var output = ""
+        write(to: &output, indent: indent, level: 0)
+        return output
+    }
+
+    private func write(to output: inout String, indent: String?, level: Int) {
+        switch self {
+        case .null: output += "null"
+        case .bool(let value): output += value ? "true" : "false"
+        case .integer(let value): output += String(value)
+        case .string(let value): output += Self.quote(value)
+        case .array(let values):
+            guard !values.isEmpty else { output += "[]"; return }
+            output += "["
+            for (index, value) in values.enumerated() {
+                if index > 0 { output += "," }
+                Self.newline(&output, indent: indent, level: level + 1)
+                value.write(to: &output, indent: indent, level: level + 1)
+            }
+            Self.newline(&output, indent: indent, level: level)
+            output += "]"
+        case .object(let members):
+            guard !members.isEmpty else { output += "{}"; return }
+            output += "{"
+            for (index, (key, value)) in members.enumerated() {
+                if index > 0 { output += "," }
+                Self.newline(&output, indent: indent, level: level + 1)
+                output += Self.quote(key)
+                output += indent == nil ? ":" : ": "
+                value.write(to: &output, indent: indent, level: level + 1)
+            }
+            Self.newline(&output, indent: indent, level: level)
+            output += "}"
+        }
+    }
+
+    private static func newline(_ output: inout String, indent: String?, level: Int) {
+        guard let indent else { return }
+        output += "\n" + String(repeating: indent, count: level)
+    }
+
+    /// A JSON string as Go writes it: `<`, `>`, `&`, U+2028 and U+2029 as `\uXXXX`.
+    public static func quote(_ text: String) -> String {
+        var output = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": output += "\\\""
+            case "\\": output += "\\\\"
+            case "\n": output += "\\n"
+            case "\r": output += "\\r"
+            case "\t": output += "\\t"
+            case _ where scalar.value < 0x20, "<", ">", "&", "\u{2028}", "\u{2029}":
+                let hex = String(scalar.value, radix: 16)
+                output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default:
+                output.unicodeScalars.append(scalar)
+            }
+        }
+        return output + "\""
+    }
+}

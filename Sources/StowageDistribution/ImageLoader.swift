@@ -1,0 +1,173 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import StowageArchive
+import StowageCore
+import StowageImages
+import StowageLayers
+import StowageTar
+
+/// One image an archive held, ready to be stored.
+struct ArchivedImage {
+    let configPath: String
+    /// The config's digest as the archive names it, when it does (`blobs/sha256/<hex>`, `<hex>.json`).
+    let namedDigest: Digest?
+    /// Layer blobs, bottom first, with the digest the archive promises for each, if any.
+    let layers: [(path: String, blobDigest: BlobDigest?)]
+    let references: [Reference]
+}
+
+/// Loads images from a docker-archive (`docker save` output) or an OCI image layout, as a
+/// tar file, a directory, or a stream: every layer is verified against the config's
+/// diff_ids (and, for OCI, against its blob digest) as it is applied; images are stored only
+/// after all their layers; tags last. A failed load leaves the data root as it was.
+public final class ImageLoader {
+    private let layers: LayerStore
+    private let images: ImageStore
+    private let references: ReferenceStore
+    /// Lines for the user (`Loaded image: busybox:latest`), as they happen.
+    public var report: (String) -> Void = { _ in }
+    /// Called with (layer index, layer count) as layers are stored, for progress bars.
+    public var progress: (Int, Int) -> Void = { _, _ in }
+
+    public init(layers: LayerStore, images: ImageStore, references: ReferenceStore) {
+        self.layers = layers
+        self.images = images
+        self.references = references
+    }
+
+    /// Loads from a tar file or a layout directory at `path`.
+    @discardableResult
+    public func load(path: String) throws -> [ImageID] {
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            throw StowageError(.notFound, "open \(path): no such file or directory")
+        }
+        let source: ImageSource = (st.st_mode & S_IFMT) == S_IFDIR ? try DirectoryImageSource(path: path) : try TarFileImageSource(path: path)
+        return try load(source, origin: path)
+    }
+
+    func load(_ source: ImageSource, origin: String) throws -> [ImageID] {
+        let archived: [ArchivedImage]
+        if source.contains("manifest.json") {
+            archived = try DockerArchiveFormat.images(in: source)
+        } else if source.contains("index.json") {
+            archived = try OCILayoutFormat.images(in: source, report: report)
+        } else {
+            throw StowageError(.invalidArchive, "\(origin) is neither a docker-archive (no manifest.json) nor an OCI layout (no index.json)")
+        }
+        var loaded: [ImageID] = []
+        for image in archived {
+            loaded.append(try store(image, from: source))
+        }
+        return loaded
+    }
+
+    private func store(_ image: ArchivedImage, from source: ImageSource) throws -> ImageID {
+        let configBytes = try source.bytes(image.configPath)
+        let id = ImageID(Digest.of(configBytes))
+        if let named = image.namedDigest, named != id.digest {
+            throw StowageError(.digestMismatch, "image config \(image.configPath) has digest \(id), not the \(named) its name says")
+        }
+        let config = try ImageConfig(bytes: configBytes)
+        let diffIDs = config.rootFS.diffIDs
+        guard diffIDs.count == image.layers.count else {
+            throw StowageError(.invalidArchive,
+                               "image \(id.shortForm) has \(image.layers.count) layers in its manifest but \(diffIDs.count) diff_ids in its config")
+        }
+        for layer in image.layers where !source.contains(layer.path) {
+            throw StowageError(.invalidArchive, "the manifest names layer \(layer.path), which is missing from the archive")
+        }
+
+        var created: [LayerRecord] = []
+        do {
+            var parent: ChainID?
+            for (index, (layer, diffID)) in zip(image.layers, diffIDs).enumerated() {
+                progress(index, diffIDs.count)
+                let registration: LayerRegistration
+                do {
+                    registration = try layers.register(try source.open(layer.path), parent: parent,
+                                                       expectedDiffID: diffID, expectedBlobDigest: layer.blobDigest)
+                } catch let error as StowageError {
+                    throw StowageError(error.code, "layer \(index + 1) of \(diffIDs.count) (\(layer.path)): \(error.message)", underlying: error.underlying)
+                }
+                if registration.applied { created.append(registration.layer) }
+                parent = registration.layer.chainID
+            }
+            progress(diffIDs.count, diffIDs.count)
+            try images.put(configBytes)
+        } catch {
+            for layer in created.reversed() { try? layers.remove(layer) }
+            throw error
+        }
+
+        if image.references.isEmpty {
+            report("Loaded image ID: \(id)")
+        }
+        for reference in image.references {
+            if let previous = try references.image(for: reference), previous != id {
+                report("The image \(reference.familiarString) already exists, renaming the old one with ID \(previous) to empty string")
+            }
+            try references.add(reference, image: id)
+            report("Loaded image: \(reference.familiarString)")
+        }
+        return id
+    }
+}
+
+/// `docker save` output: `manifest.json` naming each image's config and layer tars.
+enum DockerArchiveFormat {
+    private struct Entry: Decodable {
+        let Config: String
+        let RepoTags: [String]?
+        let Layers: [String]
+    }
+
+    static func images(in source: ImageSource) throws -> [ArchivedImage] {
+        let entries: [Entry]
+        do {
+            entries = try JSONDecoder().decode([Entry].self, from: Data(source.bytes("manifest.json")))
+        } catch let error as StowageError {
+            throw error
+        } catch {
+            throw StowageError(.invalidArchive, "manifest.json is not valid: \(error)")
+        }
+        guard !entries.isEmpty else { throw StowageError(.invalidArchive, "manifest.json lists no images") }
+        try checkForExtraFiles(in: source, entries: entries)
+        return try entries.map { entry in
+            ArchivedImage(configPath: entry.Config, namedDigest: digestInName(entry.Config),
+                          layers: entry.Layers.map { ($0, nil) },
+                          references: try (entry.RepoTags ?? []).map { try Reference(parsing: $0) })
+        }
+    }
+
+    /// Every file must be one `docker save` writes; every layer tar must be used.
+    private static func checkForExtraFiles(in source: ImageSource, entries: [Entry]) throws {
+        let used = Set(entries.flatMap { $0.Layers + [$0.Config] }.map(TarFileImageSource.clean))
+        for path in source.paths {
+            let parts = path.split(separator: "/")
+            let known = ["manifest.json", "repositories", "index.json", "oci-layout"].contains(path)
+                || (parts.count == 2 && ["json", "VERSION", "layer.tar"].contains(parts[1]))
+                || (parts.count == 1 && path.hasSuffix(".json"))
+                || path.hasPrefix("blobs/")
+            guard known else {
+                throw StowageError(.invalidArchive, "unexpected file \(path) in the archive: it is not part of a docker-archive")
+            }
+            if path.hasSuffix("/layer.tar"), !used.contains(path) {
+                throw StowageError(.invalidArchive, "unexpected layer \(path) in the archive: manifest.json does not use it")
+            }
+        }
+    }
+
+    /// The digest a path names: `<hex>.json` or `blobs/sha256/<hex>`.
+    static func digestInName(_ path: String) -> Digest? {
+        let base = path.split(separator: "/").last.map(String.init) ?? path
+        let hex = base.hasSuffix(".json") ? String(base.dropLast(5)) : base
+        return try? Digest(hex: hex)
+    }
+}

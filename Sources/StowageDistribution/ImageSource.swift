@@ -1,0 +1,162 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import StowageArchive
+import StowageCore
+import StowageFileSystem
+import StowageTar
+
+/// Files of an image archive or layout, by relative path: a tar file or a directory.
+protocol ImageSource {
+    /// Every regular file's path (`manifest.json`, `blobs/sha256/…`), without `./`.
+    var paths: [String] { get }
+    func contains(_ path: String) -> Bool
+    /// A stream of one file's contents.
+    func open(_ path: String) throws -> ByteSource
+    /// One file's contents, refusing files larger than `limit` (JSON documents).
+    func bytes(_ path: String, limit: Int) throws -> [UInt8]
+    /// One file's size in bytes.
+    func size(_ path: String) throws -> Int64
+}
+
+extension ImageSource {
+    func bytes(_ path: String) throws -> [UInt8] { try bytes(path, limit: 32 << 20) }
+
+    func readAll(_ source: ByteSource, path: String, limit: Int) throws -> [UInt8] {
+        var output: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let got = try chunk.withUnsafeMutableBytes { try source.read(into: $0) }
+            if got == 0 { return output }
+            output.append(contentsOf: chunk[0..<got])
+            if output.count > limit {
+                throw StowageError(.limitExceeded, "\(path) is larger than \(limit) bytes")
+            }
+        }
+    }
+}
+
+/// An image archive in a tar file, indexed once by reading its headers only (entry data is
+/// skipped with seeks); files are then read in place with `pread`, so every layer is read
+/// exactly once.
+final class TarFileImageSource: ImageSource {
+    private struct Member {
+        let offset: Int64
+        let size: Int64
+        let linkTarget: String?
+    }
+
+    private let file: FileDescriptor
+    private let archivePath: String
+    private var members: [String: Member] = [:]
+
+    init(path: String) throws {
+        archivePath = path
+        do {
+            file = try FileDescriptor.open(path, O_RDONLY | O_CLOEXEC)
+        } catch let error as SystemError {
+            throw StowageError(.notFound, "cannot read \(path)", underlying: error)
+        }
+        let reader = TarReader(source: FileSource(file), bufferSize: 64 << 10)
+        do {
+            while let header = try reader.next() {
+                let name = Self.clean(header.name)
+                switch header.kind {
+                case .regular:
+                    members[name] = Member(offset: reader.offset, size: header.size, linkTarget: nil)
+                case .symbolicLink:
+                    let base = name.split(separator: "/").dropLast().joined(separator: "/")
+                    let target = header.linkName.hasPrefix("/") ? header.linkName : (base.isEmpty ? "" : base + "/") + header.linkName
+                    members[name] = Member(offset: 0, size: 0, linkTarget: Self.clean(target))
+                case .hardLink:
+                    members[name] = Member(offset: 0, size: 0, linkTarget: Self.clean(header.linkName))
+                default:
+                    continue
+                }
+            }
+        } catch let error as TarError {
+            throw StowageError(.invalidArchive, "\(path) is not a valid image archive", underlying: error)
+        }
+    }
+
+    var paths: [String] { members.filter { $0.value.linkTarget == nil }.keys.sorted() }
+
+    func contains(_ path: String) -> Bool { (try? resolve(path)) != nil }
+
+    func open(_ path: String) throws -> ByteSource {
+        let member = try resolve(path)
+        return FileRangeSource(file, offset: member.offset, length: member.size)
+    }
+
+    func size(_ path: String) throws -> Int64 { try resolve(path).size }
+
+    func bytes(_ path: String, limit: Int) throws -> [UInt8] {
+        let member = try resolve(path)
+        guard member.size <= limit else { throw StowageError(.limitExceeded, "\(path) in \(archivePath) is larger than \(limit) bytes") }
+        return try readAll(open(path), path: path, limit: limit)
+    }
+
+    /// Follows links between members (Docker writes shared layers as symlinks).
+    private func resolve(_ path: String) throws -> Member {
+        var name = Self.clean(path)
+        for _ in 0..<16 {
+            guard let member = members[name] else { break }
+            guard let target = member.linkTarget else { return member }
+            name = target
+        }
+        throw StowageError(.notFound, "\(path) is missing from \(archivePath)")
+    }
+
+    /// `./a//b/../c` → `a/c`.
+    static func clean(_ path: String) -> String {
+        var parts: [Substring] = []
+        for part in path.split(separator: "/") {
+            if part == "." { continue }
+            if part == ".." { if !parts.isEmpty { parts.removeLast() }; continue }
+            parts.append(part)
+        }
+        return parts.joined(separator: "/")
+    }
+}
+
+/// An image layout in a directory (an OCI layout, or an unpacked docker-archive). Files are
+/// opened inside the directory only: symlinks cannot lead out of it.
+final class DirectoryImageSource: ImageSource {
+    private let root: FileDescriptor
+    private let directoryPath: String
+    let paths: [String]
+
+    init(path: String) throws {
+        directoryPath = path
+        root = try FileDescriptor.openDirectory(path)
+        var found: [String] = []
+        func walk(_ directory: FileDescriptor, _ prefix: String) throws {
+            for name in try directory.childNames() {
+                guard let status = try directory.statusOfEntry(name) else { continue }
+                let path = prefix.isEmpty ? name : prefix + "/" + name
+                if status.isDirectory { try walk(directory.openChildDirectory(name), path) } else { found.append(path) }
+            }
+        }
+        try walk(root, "")
+        paths = found.sorted()
+    }
+
+    func contains(_ path: String) -> Bool { (try? root.openInRoot(path, O_RDONLY)) != nil }
+
+    func open(_ path: String) throws -> ByteSource {
+        do {
+            return FileSource(try root.openInRoot(TarFileImageSource.clean(path), O_RDONLY | O_CLOEXEC))
+        } catch let error as SystemError {
+            throw StowageError(.notFound, "\(path) is missing from \(directoryPath)", underlying: error)
+        }
+    }
+
+    func bytes(_ path: String, limit: Int) throws -> [UInt8] {
+        try readAll(open(path), path: path, limit: limit)
+    }
+
+    func size(_ path: String) throws -> Int64 {
+        guard let file = try open(path) as? FileSource else { return 0 }
+        return try file.descriptor.status().size
+    }
+}

@@ -1,0 +1,98 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import StowageArchive
+import StowageCore
+import StowageFileSystem
+import StowageTar
+
+/// The vfs driver: every layer is a complete copy of its parent with its own diff applied,
+/// under `vfs/dir/<cache-id>`. Works on any filesystem; copies share extents where the
+/// filesystem can reflink (btrfs, xfs) and are made in the kernel otherwise.
+public final class VFSDriver: DiffApplyingDriver {
+    public let name = "vfs"
+    public let home: String
+    private var directories: String { home + "/dir" }
+
+    /// Opens (creating if needed) the driver's home below `dataRoot`.
+    public init(dataRoot: String) throws {
+        home = dataRoot + "/vfs"
+        try Self.makeDirectory(home, mode: 0o710)
+        try Self.makeDirectory(home + "/dir", mode: 0o710)
+    }
+
+    public func path(of id: LayerCacheID) -> String { directories + "/" + id.rawValue }
+
+    public func create(_ id: LayerCacheID, parent: LayerCacheID?) throws {
+        let target = path(of: id)
+        guard mkdir(target, 0o755) == 0 else {
+            throw StowageError(errno == EEXIST ? .alreadyExists : .ioFailure, "cannot create vfs layer \(id)",
+                               underlying: SystemError("mkdir", path: target, errno: errno))
+        }
+        guard let parent else { return }
+        do {
+            try TreeCopier.copy(from: path(of: parent), to: target)
+        } catch {
+            try? remove(id)
+            throw StowageError(.ioFailure, "cannot copy vfs layer \(parent) into \(id)", underlying: error)
+        }
+    }
+
+    public func remove(_ id: LayerCacheID) throws {
+        try Self.removeDirectory(named: id.rawValue, in: directories)
+    }
+
+    public func get(_ id: LayerCacheID) throws -> String {
+        guard exists(id) else { throw StowageError(.notFound, "vfs layer \(id) does not exist") }
+        return path(of: id)
+    }
+
+    public func put(_ id: LayerCacheID) throws {}
+
+    public func exists(_ id: LayerCacheID) -> Bool {
+        var st = stat()
+        return lstat(path(of: id), &st) == 0
+    }
+
+    public func layerIDs() throws -> [LayerCacheID] {
+        try FileDescriptor.openDirectory(directories).childNames().compactMap { try? LayerCacheID($0) }
+    }
+
+    public func status() throws -> [(String, String)] { [] }
+
+    public func metadata(_ id: LayerCacheID) throws -> [String: String]? { nil }
+
+    public func applyDiff(_ id: LayerCacheID, from stream: ByteSource, options: ApplyOptions,
+                          tarSplit: TarSplitWriter?) throws -> LayerApplyResult {
+        var plain = options
+        plain.whiteoutFormat = .plain
+        return try LayerApplier.apply(from: stream, into: path(of: id), options: plain, tarSplit: tarSplit)
+    }
+
+    // MARK: - Helpers shared by drivers
+
+    static func makeDirectory(_ path: String, mode: mode_t) throws {
+        if mkdir(path, mode) != 0, errno != EEXIST {
+            throw StowageError(.ioFailure, "cannot create \(path)", underlying: SystemError("mkdir", path: path, errno: errno))
+        }
+    }
+
+    /// Renames `name` to `name-removing` first, so an interrupted removal is recognisable
+    /// and swept later, then deletes it without following symlinks.
+    static func removeDirectory(named name: String, in parentPath: String) throws {
+        let parent = try FileDescriptor.openDirectory(parentPath)
+        let doomed = name.hasSuffix("-removing") ? name : name + "-removing"
+        if doomed != name {
+            do {
+                try parent.rename(name, to: doomed, in: parent)
+            } catch let error as SystemError where error.errno == ENOENT {
+                return
+            }
+        }
+        do {
+            try parent.removeEntry(doomed)
+        } catch {
+            throw StowageError(.ioFailure, "cannot remove \(parentPath)/\(name)", underlying: error)
+        }
+    }
+}

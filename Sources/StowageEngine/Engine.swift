@@ -1,0 +1,148 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import StowageArchive
+import StowageCore
+import StowageDistribution
+import StowageDrivers
+import StowageFileSystem
+import StowageImages
+import StowageLayers
+import StowageTar
+
+/// The storage engine on one data root: the chosen driver with its layer store, image store
+/// and tag store, in Docker's layout. Every command opens one.
+///
+/// Opening takes a shared lock on `<root>/.stowage.lock` for the engine's lifetime, so that
+/// several processes can work at once; when no other process holds it, opening first sweeps
+/// what interrupted commands left (temporary files, half-made or half-removed layers).
+public final class Engine {
+    public let configuration: EngineConfiguration
+    public let driver: any DiffApplyingDriver
+    public let layers: LayerStore
+    public let images: ImageStore
+    public let references: ReferenceStore
+    /// `<root>/image/<driver>`.
+    public let metadataRoot: String
+    private let lock: FileLock
+
+    /// Drivers Docker knows that this build does not provide yet.
+    static let otherKnownDrivers: Set<String> = ["overlay2", "overlay", "btrfs", "fuse-overlayfs", "aufs", "devicemapper", "zfs"]
+
+    public init(_ configuration: EngineConfiguration) throws {
+        self.configuration = configuration
+        let root = configuration.dataRoot
+        try Self.makeDirectory(root, mode: 0o711)
+        lock = try FileLock(path: root + "/.stowage.lock")
+        let exclusive = try lock.tryLock(exclusive: true)
+        if !exclusive { try lock.lock(exclusive: false) }
+
+        let name = try Self.chooseDriver(configuration, root: root)
+        driver = try VFSDriver(dataRoot: root)
+        metadataRoot = root + "/image/" + name
+        try Self.makeDirectory(root + "/image", mode: 0o700)
+        try Self.makeDirectory(metadataRoot, mode: 0o700)
+        try Self.makeDirectory(root + "/tmp", mode: 0o700)
+        layers = try LayerStore(root: metadataRoot + "/layerdb", driver: driver)
+        images = try ImageStore(root: metadataRoot + "/imagedb")
+        references = try ReferenceStore(path: metadataRoot + "/repositories.json")
+
+        if exclusive {
+            try sweep()
+            try lock.lock(exclusive: false)  // downgrade: others may work now
+        }
+    }
+
+    /// An explicit choice wins; otherwise the driver the root already has, otherwise vfs.
+    private static func chooseDriver(_ configuration: EngineConfiguration, root: String) throws -> String {
+        if let requested = configuration.storageDriver {
+            guard requested == "vfs" else {
+                if otherKnownDrivers.contains(requested) {
+                    throw StowageError(.unsupported, "storage driver \(requested) is not available in this build of stowage; use --storage-driver vfs")
+                }
+                throw StowageError(.invalidArgument, "unknown storage driver \"\(requested)\"; the drivers are vfs, overlay2, overlay, btrfs, fuse-overlayfs, aufs, devicemapper, zfs")
+            }
+            return requested
+        }
+        return "vfs"
+    }
+
+    /// Removes leftovers of interrupted commands. Runs only while no other process uses the root.
+    private func sweep() throws {
+        let referenced = Set(try images.ids().flatMap { id -> [ChainID] in
+            guard let config = try? images.config(id) else { return [] }
+            return ChainID.chain(of: config.rootFS.diffIDs)
+        })
+        _ = try layers.sweep(keeping: { referenced.contains($0) }, keepingCacheIDs: [])
+        let temporary = try FileDescriptor.openDirectory(configuration.dataRoot + "/tmp")
+        try temporary.removeAllChildren()
+        try Self.removeStagedFiles(in: metadataRoot)
+        try Self.removeStagedFiles(in: metadataRoot + "/imagedb/content/sha256")
+    }
+
+    /// `*.partial-<pid>` files that a killed process was writing.
+    private static func removeStagedFiles(in path: String) throws {
+        let directory = try FileDescriptor.openDirectory(path)
+        for name in try directory.childNames() where name.contains(".partial-") {
+            try directory.removeEntry(name)
+        }
+    }
+
+    static func makeDirectory(_ path: String, mode: mode_t) throws {
+        if mkdir(path, mode) != 0, errno != EEXIST {
+            throw StowageError(.ioFailure, "cannot create \(path)", underlying: SystemError("mkdir", path: path, errno: errno))
+        }
+    }
+
+    // MARK: - Finding images
+
+    /// The image `text` names: a full or short ID, or a reference (`busybox` means `busybox:latest`).
+    public func resolveImage(_ text: String) throws -> ImageID {
+        if let digest = try? Digest(parsing: text), images.exists(ImageID(digest)) { return ImageID(digest) }
+        if let reference = try? Reference(parsing: text), let id = try references.image(for: reference.withDefaultTag()) {
+            return id
+        }
+        let hex = text.hasPrefix("sha256:") ? String(text.dropFirst(7)) : text
+        if !hex.isEmpty, hex.utf8.count <= 64, hex.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }) {
+            let matches = try images.ids().filter { $0.digest.hex.hasPrefix(hex) }
+            if matches.count == 1 { return matches[0] }
+            if matches.count > 1 { throw StowageError(.invalidArgument, "image ID prefix \(text) is ambiguous: \(matches.count) images match") }
+        }
+        throw StowageError(.notFound, "No such image: \(text)")
+    }
+
+    /// The layers of an image, bottom first.
+    public func layerStack(of id: ImageID) throws -> [LayerRecord] {
+        let diffIDs = try images.config(id).rootFS.diffIDs
+        guard let top = ChainID.chain(of: diffIDs).last else { return [] }
+        return try layers.stack(top)
+    }
+
+    // MARK: - Loading and saving
+
+    public func makeLoader() -> ImageLoader {
+        ImageLoader(layers: layers, images: images, references: references)
+    }
+
+    /// Writes the named images (IDs or references) as one archive.
+    public func save(_ names: [String], format: ArchiveFormat, to sink: ByteSink) throws {
+        var requested: [ImageToSave] = []
+        for name in names {
+            let id = try resolveImage(name)
+            var refs: [Reference] = []
+            if let reference = try? Reference(parsing: name), !name.hasPrefix("sha256:"),
+               try references.image(for: reference.withDefaultTag()) == id {
+                refs = [reference.withDefaultTag()]
+            } else {
+                refs = try references.references(to: id)
+            }
+            if let index = requested.firstIndex(where: { $0.id == id }) {
+                let merged = requested[index].references + refs.filter { !requested[index].references.contains($0) }
+                requested[index] = ImageToSave(id: id, references: merged)
+            } else {
+                requested.append(ImageToSave(id: id, references: refs))
+            }
+        }
+        try ImageSaver(layers: layers, images: images).save(requested, format: format, to: sink)
+    }
+}

@@ -1,0 +1,285 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import StowageArchive
+import StowageCore
+import StowageDrivers
+import StowageFileSystem
+import StowageTar
+
+/// One layer as the layer store records it in `layerdb/sha256/<chain-id>/`.
+public struct LayerRecord: Sendable, Equatable {
+    public let chainID: ChainID
+    public let diffID: DiffID
+    public let parent: ChainID?
+    /// Sum of the sizes of the layer's entries (Docker's `size` file).
+    public let size: Int64
+    /// The layer's directory name in the driver.
+    public let cacheID: LayerCacheID
+}
+
+/// What registering a layer stream did.
+public struct LayerRegistration: Sendable {
+    public let layer: LayerRecord
+    /// False when the layer was already stored and the stream was only hashed.
+    public let applied: Bool
+    /// The stream as received: its digest and compression.
+    public let blobDigest: BlobDigest
+    public let compression: Compression
+}
+
+/// Docker's layer store (`image/<driver>/layerdb`): layers keyed by chain ID, each with its
+/// diff_id, size, parent, driver cache ID and tar-split record, shared by every image whose
+/// stack starts with the same layers.
+///
+/// A layer becomes visible only when complete: it is applied into a new driver directory,
+/// its metadata written into `layerdb/tmp/write-set-*`, flushed, then renamed to
+/// `layerdb/sha256/<chain-id>`. Two processes registering the same layer at once both
+/// finish; the one whose rename loses discards its copy. Removal renames the metadata to
+/// `<chain-id>-removing` first.
+public final class LayerStore {
+    /// `image/<driver>/layerdb`.
+    public let root: String
+    public let driver: any DiffApplyingDriver
+    private var layersDirectory: String { root + "/sha256" }
+    private var temporaryDirectory: String { root + "/tmp" }
+
+    public init(root: String, driver: any DiffApplyingDriver) throws {
+        self.root = root
+        self.driver = driver
+        for directory in [root, layersDirectory, temporaryDirectory] {
+            if mkdir(directory, 0o700) != 0, errno != EEXIST {
+                throw StowageError(.ioFailure, "cannot create \(directory)", underlying: SystemError("mkdir", path: directory, errno: errno))
+            }
+        }
+    }
+
+    // MARK: - Reading
+
+    /// The layer `chainID`, or nil if it is not stored.
+    public func layer(_ chainID: ChainID) throws -> LayerRecord? {
+        let directory = layersDirectory + "/" + chainID.digest.hex
+        guard let diff = try readValue(directory + "/diff") else { return nil }
+        do {
+            let parent = try readValue(directory + "/parent").map { try ChainID(parsing: $0) }
+            guard let sizeText = try readValue(directory + "/size"), let size = Int64(sizeText),
+                  let cacheText = try readValue(directory + "/cache-id") else {
+                throw StowageError(.invalidArchive, "size or cache-id missing")
+            }
+            return LayerRecord(chainID: chainID, diffID: try DiffID(parsing: diff), parent: parent,
+                               size: size, cacheID: try LayerCacheID(cacheText))
+        } catch {
+            throw StowageError(.invalidArchive, "layer \(chainID) has corrupt metadata in \(directory)", underlying: error)
+        }
+    }
+
+    /// The layer `chainID`; throws `.notFound` if it is not stored.
+    public func requireLayer(_ chainID: ChainID) throws -> LayerRecord {
+        guard let layer = try layer(chainID) else {
+            throw StowageError(.notFound, "layer \(chainID) is not in the layer store")
+        }
+        return layer
+    }
+
+    /// The chain IDs of every stored layer.
+    public func chainIDs() throws -> [ChainID] {
+        try FileDescriptor.openDirectory(layersDirectory).childNames().compactMap { try? ChainID(Digest(hex: $0)) }
+    }
+
+    /// The layers from the bottom of the stack up to `chainID`.
+    public func stack(_ chainID: ChainID) throws -> [LayerRecord] {
+        var stack: [LayerRecord] = []
+        var next: ChainID? = chainID
+        while let current = next {
+            let layer = try requireLayer(current)
+            stack.append(layer)
+            next = layer.parent
+        }
+        return stack.reversed()
+    }
+
+    /// Writes the layer's original tar stream, byte for byte, from its tar-split record and files.
+    public func assemble(_ layer: LayerRecord, to sink: ByteSink) throws {
+        let directory = try driver.get(layer.cacheID)
+        defer { try? driver.put(layer.cacheID) }
+        let record = try FileSource(path: tarSplitPath(layer))
+        _ = try TarSplitAssembler.assemble(record: record, directory: directory, to: sink)
+    }
+
+    /// The length of the layer's tar stream (what `assemble` writes).
+    public func streamLength(_ layer: LayerRecord) throws -> Int64 {
+        try TarSplitAssembler.streamLength(record: FileSource(path: tarSplitPath(layer)))
+    }
+
+    private func tarSplitPath(_ layer: LayerRecord) -> String {
+        layersDirectory + "/" + layer.chainID.digest.hex + "/tar-split.json.gz"
+    }
+
+    // MARK: - Registering
+
+    /// Stores the layer stream `source` on top of `parent`.
+    ///
+    /// When `expectedDiffID` is given and that layer is already stored, the stream is only
+    /// hashed to check it. Otherwise it is applied in one pass that also writes its tar-split
+    /// record; a diff_id other than `expectedDiffID` is an error and leaves nothing behind.
+    public func register(_ source: ByteSource, parent: ChainID?, expectedDiffID: DiffID? = nil,
+                         expectedBlobDigest: BlobDigest? = nil) throws -> LayerRegistration {
+        let parentLayer = try parent.map { try requireLayer($0) }
+        if let expectedDiffID, let existing = try layer(ChainID(parent: parent, diffID: expectedDiffID)) {
+            let stream = try LayerStream(source)
+            try Self.drain(stream)
+            try Self.check(stream.diffID, expectedDiffID, stream.blobDigest, expectedBlobDigest)
+            return LayerRegistration(layer: existing, applied: false, blobDigest: stream.blobDigest, compression: stream.compression)
+        }
+
+        let cacheID = LayerCacheID.random()
+        let writeSet = temporaryDirectory + "/write-set-" + LayerCacheID.random().rawValue.prefix(16)
+        do {
+            try SystemError.check(mkdir(writeSet, 0o700), "mkdir", writeSet)
+            try driver.create(cacheID, parent: parentLayer?.cacheID)
+            let record = try StagedFile(finalPath: writeSet + "/tar-split.json.gz")
+            var options = ApplyOptions()
+            options.expectedDiffID = expectedDiffID
+            options.expectedBlobDigest = expectedBlobDigest
+            let result = try driver.applyDiff(cacheID, from: source, options: options,
+                                              tarSplit: try TarSplitWriter(sink: FileSink(record.descriptor)))
+            try record.commit()
+            let chainID = ChainID(parent: parent, diffID: result.diffID)
+            let layer = LayerRecord(chainID: chainID, diffID: result.diffID, parent: parent,
+                                    size: result.contentSize, cacheID: cacheID)
+            try writeMetadata(layer, into: writeSet)
+            try syncData(of: cacheID)
+            if try commit(writeSet, as: chainID) {
+                return LayerRegistration(layer: layer, applied: true, blobDigest: result.blobDigest, compression: result.compression)
+            }
+            // Another process stored the same layer meanwhile: use theirs.
+            try? driver.remove(cacheID)
+            try? Self.removeTree(writeSet)
+            return LayerRegistration(layer: try requireLayer(chainID), applied: false,
+                                     blobDigest: result.blobDigest, compression: result.compression)
+        } catch {
+            try? driver.remove(cacheID)
+            try? Self.removeTree(writeSet)
+            throw error
+        }
+    }
+
+    private func writeMetadata(_ layer: LayerRecord, into directory: String) throws {
+        var files = [("diff", layer.diffID.description), ("size", String(layer.size)), ("cache-id", layer.cacheID.rawValue)]
+        if let parent = layer.parent { files.append(("parent", parent.description)) }
+        for (name, value) in files {
+            try StagedFile.write(Array(value.utf8), to: directory + "/" + name, replacing: false)
+        }
+        try FileDescriptor.openDirectory(directory).sync()
+    }
+
+    /// Flushes the layer's files before the metadata that names them becomes visible.
+    private func syncData(of cacheID: LayerCacheID) throws {
+        try FileDescriptor.openDirectory(driver.home).syncFileSystem()
+    }
+
+    /// Renames the write set into place; false if the layer appeared there meanwhile.
+    private func commit(_ writeSet: String, as chainID: ChainID) throws -> Bool {
+        let target = layersDirectory + "/" + chainID.digest.hex
+        do {
+            try FileDescriptor.rename(writeSet, to: target, noReplace: true)
+        } catch let error as SystemError where error.errno == EEXIST || error.errno == ENOTEMPTY {
+            return false
+        }
+        try FileDescriptor.openDirectory(layersDirectory).sync()
+        return true
+    }
+
+    // MARK: - Removing
+
+    /// Removes a layer: its metadata first (renamed aside, so it is gone at once), then its
+    /// driver directory. The caller makes sure nothing uses it.
+    public func remove(_ layer: LayerRecord) throws {
+        let directory = layersDirectory + "/" + layer.chainID.digest.hex
+        let doomed = directory + "-removing"
+        do {
+            try FileDescriptor.rename(directory, to: doomed)
+        } catch let error as SystemError where error.errno == ENOENT {
+            return
+        }
+        try driver.remove(layer.cacheID)
+        try Self.removeTree(doomed)
+    }
+
+    /// Removes what interrupted work left: write sets, half-removed layers, driver
+    /// directories no layer names, and layers `isReferenced` does not keep. Call it only
+    /// while no other process is using the store.
+    public func sweep(keeping isReferenced: (ChainID) -> Bool, keepingCacheIDs extraCacheIDs: Set<LayerCacheID>) throws -> Int {
+        var removed = 0
+        for name in try FileDescriptor.openDirectory(temporaryDirectory).childNames() {
+            try Self.removeTree(temporaryDirectory + "/" + name)
+            removed += 1
+        }
+        for name in try FileDescriptor.openDirectory(layersDirectory).childNames() where name.hasSuffix("-removing") {
+            let directory = layersDirectory + "/" + name
+            if let cacheText = try readValue(directory + "/cache-id"), let cacheID = try? LayerCacheID(cacheText) {
+                try driver.remove(cacheID)
+            }
+            try Self.removeTree(directory)
+            removed += 1
+        }
+        var layers = try chainIDs().compactMap { try layer($0) }
+        // Unreferenced layers go top down, so that no removed layer is a parent of a kept one.
+        var parents = Set(layers.compactMap(\.parent))
+        while let unused = layers.first(where: { !isReferenced($0.chainID) && !parents.contains($0.chainID) }) {
+            try remove(unused)
+            layers.removeAll { $0.chainID == unused.chainID }
+            parents = Set(layers.compactMap(\.parent))
+            removed += 1
+        }
+        let known = Set(layers.map(\.cacheID)).union(extraCacheIDs)
+        for cacheID in try driver.layerIDs() where !known.contains(cacheID) {
+            try driver.remove(cacheID)
+            removed += 1
+        }
+        return removed
+    }
+
+    // MARK: - Helpers
+
+    private func readValue(_ path: String) throws -> String? {
+        let file: FileDescriptor
+        do {
+            file = try FileDescriptor.open(path, O_RDONLY | O_CLOEXEC)
+        } catch let error as SystemError where error.errno == ENOENT {
+            return nil
+        }
+        var bytes = [UInt8](repeating: 0, count: 256)
+        let count = try bytes.withUnsafeMutableBytes { try file.read(into: $0) }
+        return String(decoding: bytes[0..<count], as: UTF8.self).trimmingWhitespace()
+    }
+
+    private static func drain(_ stream: ByteSource) throws {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        while try stream.read(into: buffer) > 0 {}
+    }
+
+    private static func check(_ diffID: DiffID, _ expectedDiffID: DiffID, _ blob: BlobDigest, _ expectedBlob: BlobDigest?) throws {
+        if let expectedBlob, expectedBlob != blob {
+            throw StowageError(.digestMismatch, "layer blob digest mismatch: expected \(expectedBlob), got \(blob)")
+        }
+        if diffID != expectedDiffID {
+            throw StowageError(.digestMismatch, "layer diff_id mismatch: expected \(expectedDiffID), got \(diffID)")
+        }
+    }
+
+    static func removeTree(_ path: String) throws {
+        let slash = path.lastIndex(of: "/")!
+        let parent = try FileDescriptor.openDirectory(String(path[..<slash]))
+        try parent.removeEntry(String(path[path.index(after: slash)...]))
+    }
+}
+
+extension String {
+    /// Without leading and trailing spaces and newlines.
+    func trimmingWhitespace() -> String {
+        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" }
+        return String(drop(while: isSpace).reversed().drop(while: isSpace).reversed())
+    }
+}
