@@ -9,6 +9,7 @@ packages=(
     busybox-static          # the default image's root filesystem; busybox tar in tests
     docker.io               # the real engine the compatibility tests compare against
     attr                    # getfattr/setfattr for xattr tests
+    skopeo                  # reads the OCI archives `save --format oci` writes
 )
 
 missing=()

@@ -22,9 +22,12 @@ public enum Fixtures {
     /// What Docker reported for an image (`NAME.expected.txt`).
     public struct Expected: Sendable {
         public let imageID: String
+        public let repoTags: [String]
         public let diffIDs: [String]
         public let chainIDs: [String]
         public let size: Int64
+        /// `history --no-trunc --human=false` as `ID\tCREATED BY\tSIZE\tCOMMENT` lines.
+        public let history: [String]
     }
 
     public static func expected(_ name: String) throws -> Expected {
@@ -35,8 +38,11 @@ public enum Fixtures {
         let rootFS = json["RootFS"] as! [String: Any]
         let chainSection = sections.first { $0.hasPrefix("chain IDs") }!
         let chainIDs = chainSection.split(separator: "\n").dropFirst().map(String.init).filter { $0.hasPrefix("sha256:") }
-        return Expected(imageID: json["Id"] as! String, diffIDs: rootFS["Layers"] as! [String],
-                        chainIDs: chainIDs, size: (json["Size"] as! NSNumber).int64Value)
+        let historySection = sections.first { $0.hasPrefix("history") }!
+        let history = historySection.components(separatedBy: "\n").dropFirst().filter { !$0.isEmpty }
+        return Expected(imageID: json["Id"] as! String, repoTags: json["RepoTags"] as? [String] ?? [],
+                        diffIDs: rootFS["Layers"] as! [String], chainIDs: chainIDs,
+                        size: (json["Size"] as! NSNumber).int64Value, history: Array(history))
     }
 
     /// The diff_ids an archive's images are expected to have, by image name (from the
