@@ -100,7 +100,9 @@ public final class ImageLoader {
                 parent = registration.layer.chainID
             }
             progress(diffIDs.count, diffIDs.count)
+            CrashPoint.layersStored.reached()
             try images.put(configBytes)
+            CrashPoint.imageStored.reached()
         } catch {
             for layer in created.reversed() { try? layers.remove(layer) }
             throw error
@@ -138,6 +140,11 @@ enum DockerArchiveFormat {
             throw StowageError(.invalidArchive, "manifest.json is not valid: \(error)")
         }
         guard !entries.isEmpty else { throw StowageError(.invalidArchive, "manifest.json lists no images") }
+        for entry in entries {
+            for path in [entry.Config] + entry.Layers where !source.contains(path) {
+                throw StowageError(.invalidArchive, "manifest.json names \(path), which is missing from the archive")
+            }
+        }
         try checkForExtraFiles(in: source, entries: entries)
         return try entries.map { entry in
             ArchivedImage(configPath: entry.Config, namedDigest: digestInName(entry.Config),

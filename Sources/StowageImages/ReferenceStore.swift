@@ -103,6 +103,15 @@ public final class ReferenceStore {
             repositories[reference.familiarName, default: [:]][reference.familiarString] = .string(image.description)
         }
         let json = JSONValue.object([("Repositories", .sortedObject(repositories.mapValues { .sortedObject($0) }))])
-        try StagedFile.write(Array(json.serialized().utf8), to: path, mode: 0o600)
+        let file = try StagedFile(finalPath: path, replacing: true, mode: 0o600)
+        do {
+            try file.descriptor.writeAll(Array(json.serialized().utf8))
+            try file.descriptor.sync()
+            CrashPoint.referencesStaged.reached()
+            try file.commit()
+        } catch {
+            file.discard()
+            throw error
+        }
     }
 }

@@ -144,6 +144,7 @@ public final class LayerStore {
             let result = try driver.applyDiff(cacheID, from: source, options: options,
                                               tarSplit: try TarSplitWriter(sink: FileSink(record.descriptor)))
             try record.commit()
+            CrashPoint.layerApplied.reached()
             let chainID = ChainID(parent: parent, diffID: result.diffID)
             let layer = LayerRecord(chainID: chainID, diffID: result.diffID, parent: parent,
                                     size: result.contentSize, cacheID: cacheID)
