@@ -88,8 +88,7 @@ struct ImagesCommand: ParsableCommand {
 
     private func render(_ rows: [Row]) throws -> String {
         if quiet {
-            var seen: Set<ImageID> = []
-            return rows.filter { seen.insert($0.summary.id).inserted }.map { id($0.summary) + "\n" }.joined()
+            return rows.map { id($0.summary) + "\n" }.joined()  // one per row, as docker does
         }
         if let format, format != "table" {
             if format == "json" || format == "{{json .}}" {

@@ -53,6 +53,27 @@ struct DockerInteropTests {
         #expect(try engine.docker(["run", "--rm", "--network", "none", "fixture/whiteout", "cat", "/var/lib/app/c.txt"]) == "new\n")
         let history = try engine.docker(["history", "--no-trunc", "--human=false", "--format", "{{.ID}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}", "fixture/links"])
         #expect(history.split(separator: "\n").map(String.init) == (try Fixtures.expected("links").history))
+
+        // The default tables and inspect's JSON, exactly as the docker CLI prints them.
+        for arguments in [["images"], ["images", "-a", "--digests"], ["images", "--no-trunc"], ["images", "-q"],
+                          ["history", "fixture/whiteout"], ["history", "--no-trunc", "fixture/links"],
+                          ["history", "-q", "fixture/links"],
+                          ["image", "inspect", "fixture/links", "fixture/whiteout"]] {
+            var docker = try engine.docker(arguments)
+            var stowage = try root.succeed(arguments.first == "image" ? Array(arguments.dropFirst()) : arguments)
+            if arguments[0] == "images" {
+                // docker orders the rows of an image with several names at random (a Go map).
+                docker = Self.sortedRows(docker)
+                stowage = Self.sortedRows(stowage)
+            }
+            #expect(stowage == docker, "\(arguments.joined(separator: " ")):\n\(stowage)\n-- docker:\n\(docker)")
+        }
+    }
+
+    private static func sortedRows(_ table: String) -> String {
+        let lines = table.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        guard let header = lines.first, header.hasPrefix("REPOSITORY") else { return lines.sorted().joined(separator: "\n") }
+        return ([header] + lines.dropFirst().sorted()).joined(separator: "\n")
     }
 
     @Test("Stowage lists and saves a data root dockerd wrote")
