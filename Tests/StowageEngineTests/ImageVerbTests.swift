@@ -1,0 +1,97 @@
+import Foundation
+import StowageCore
+import StowageTestSupport
+import Testing
+
+@Suite("tag, rmi, image prune and load messages, side by side with the real docker")
+struct ImageVerbTests {
+    /// The links fixture renamed to `fixture/whiteout:latest`, so loading it takes that tag
+    /// from the whiteout image.
+    private func retaggedLinks(in scratch: TemporaryDirectory) throws -> String {
+        let tree = scratch.join("retagged")
+        try FileManager.default.createDirectory(atPath: tree, withIntermediateDirectories: false)
+        try shell("tar -xf '\(Fixtures.path("links.tar"))' -C '\(tree)' && sed -i 's,fixture/links:latest,fixture/whiteout:latest,' '\(tree)/manifest.json' && rm '\(tree)/repositories'")
+        let archive = scratch.join("retagged.tar")
+        try shell("tar -cf '\(archive)' -C '\(tree)' .")
+        return archive
+    }
+
+    @Test("the same commands print the same lines as docker")
+    func sameAsDocker() throws {
+        let root = try DataRoot()
+        let engine = try DockerEngine(storageDriver: "vfs")
+        defer { engine.stop() }
+        let retagged = try retaggedLinks(in: root.scratch)
+        let links = try Fixtures.expected("links").imageID
+
+        let script: [[String]] = [
+            ["load", "-i", Fixtures.path("whiteout+links.tar")],
+            ["tag", "fixture/links", "mine:v1"],
+            ["tag", "fixture/links:latest", "localhost:5000/team/mine"],
+            ["images"],
+            ["rmi", "mine:v1"],
+            ["rmi", "localhost:5000/team/mine:latest"],
+            ["tag", String(links.dropFirst(7).prefix(12)), "second"],
+            ["load", "-i", retagged],
+            ["images", "-a"],
+            ["images", "--filter", "dangling=true", "-q"],
+            ["images", "--filter", "reference=fixture/*"],
+            ["images", "fixture/links"],
+            ["rmi", "second"],
+            ["image", "prune", "-f"],
+            ["images"],
+            ["rmi", "fixture/whiteout"],
+            ["images"],
+            ["load", "-i", Fixtures.path("base.tar")],
+            ["rmi", "fixture/links"],
+            ["images", "-a"],
+        ]
+        for arguments in script {
+            let docker = try runProcess(["docker", "--host", "unix://\(engine.socket)"] + arguments)
+            let stowage = try root.run(arguments)
+            #expect(stowage.status == docker.status, "\(arguments): \(stowage.standardError)")
+            #expect(Self.rows(stowage.output) == Self.rows(docker.output),
+                    "\(arguments.joined(separator: " ")):\n\(stowage.output)-- docker:\n\(docker.output)")
+        }
+    }
+
+    @Test("an image named in several repositories is removed by ID only with -f")
+    func conflict() throws {
+        let root = try DataRoot()
+        try root.succeed(["load", "-i", Fixtures.path("links.tar")])
+        try root.succeed(["tag", "fixture/links", "other/name:v2"])
+        let refused = try root.run(["rmi", "6920e7a9ca9f"])
+        #expect(refused.status == 1)
+        #expect(refused.standardError.contains("conflict: unable to delete 6920e7a9ca9f (must be forced) - image is referenced in multiple repositories"))
+        let forced = try root.succeed(["rmi", "-f", "6920e7a9ca9f"])
+        #expect(forced.hasPrefix("Untagged: fixture/links:latest\nUntagged: other/name:v2\nDeleted: sha256:6920e7a9ca9f"))
+        #expect(try root.layerDirectories() == [])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root.path + "/vfs/dir") == [])
+    }
+
+    @Test("info names the driver, the backing filesystem and the root")
+    func info() throws {
+        let root = try DataRoot()
+        try root.succeed(["load", "-i", Fixtures.path("links.tar")])
+        let info = try root.succeed(["info"])
+        #expect(info == """
+            Server:
+             Images: 1
+             Storage Driver: vfs
+              Backing Filesystem: extfs
+              Supports d_type: true
+             Docker Root Dir: \(root.path)
+
+            """)
+        let other = try root.run(["--storage-driver", "zfs", "images"])
+        #expect(other.status == 1 && other.standardError.contains("storage driver zfs is not available"))
+    }
+
+    /// Output lines with the rows of one image in a stable order: docker orders an image's
+    /// names at random (a Go map).
+    private static func rows(_ output: String) -> [String] {
+        let lines = output.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        guard lines.first?.hasPrefix("REPOSITORY") == true else { return lines }
+        return [lines[0]] + lines.dropFirst().sorted()
+    }
+}
