@@ -5,6 +5,9 @@ import StowageCore
 import StowageFileSystem
 import StowageTar
 
+/// Sees an entry's data bytes as they are written.
+typealias PayloadObserver = (UnsafeRawBufferPointer) -> Void
+
 /// Writes tar entries into a layer directory, one at a time. See `LayerApplier`.
 final class EntryWriter {
     private let root: FileDescriptor
@@ -24,11 +27,12 @@ final class EntryWriter {
 
     deinit { buffer.deallocate() }
 
-    func write(_ header: TarHeader, data: TarReader, checksum: inout CRC64?) throws {
+    /// Writes one entry; `observe` sees every byte of the entry's data as it passes.
+    func write(_ header: TarHeader, data: TarReader, observe: PayloadObserver?) throws {
         let components = try LayerPath.components(header.nameBytes)
         let entryName = header.name
         do {
-            try write(header, components: components, data: data, checksum: &checksum)
+            try write(header, components: components, data: data, observe: observe)
         } catch let error as SystemError {
             throw StowageError(.ioFailure, "cannot apply layer entry \"\(entryName)\"", underlying: error)
         } catch let error as StowageError {
@@ -36,12 +40,12 @@ final class EntryWriter {
         }
     }
 
-    /// Reads what is left of an entry's data (entries not written as files), for the checksum.
-    func drain(_ reader: TarReader, checksum: inout CRC64?) throws {
+    /// Reads what is left of an entry's data (entries not written as files), for `observe`.
+    func drain(_ reader: TarReader, observe: PayloadObserver?) throws {
         while true {
             let got = try reader.read(into: buffer)
             if got == 0 { return }
-            checksum?.update(UnsafeRawBufferPointer(rebasing: buffer[0..<got]))
+            observe?(UnsafeRawBufferPointer(rebasing: buffer[0..<got]))
         }
     }
 
@@ -71,7 +75,7 @@ final class EntryWriter {
 
     // MARK: - Entries
 
-    private func write(_ header: TarHeader, components: [String], data: TarReader, checksum: inout CRC64?) throws {
+    private func write(_ header: TarHeader, components: [String], data: TarReader, observe: PayloadObserver?) throws {
         if case .globalExtendedHeader = header.kind { return }
         guard let base = components.last else {
             guard header.kind == .directory else {
@@ -104,7 +108,7 @@ final class EntryWriter {
                 let got = try data.read(into: buffer)
                 if got == 0 { break }
                 let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<got])
-                checksum?.update(bytes)
+                observe?(bytes)
                 try file.writeAll(bytes)
             }
             try applyMetadata(header, handle: file, name: base, in: parent)

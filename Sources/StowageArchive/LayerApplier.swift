@@ -32,33 +32,38 @@ public enum LayerApplier {
         var contentSize: Int64 = 0
         var entryCount = 0
 
+        let recorder = tarSplit.map { TarSplitRecorder(writer: $0) }
+        let observe: PayloadObserver? = recorder.map { recorder in { recorder.fileData($0) } }
         do {
             while let header = try reader.next() {
-                try tarSplit?.addSegment(reader.rawBytes)
+                recorder?.segment(reader.rawBytes)
                 contentSize += header.size
                 entryCount += 1
-                var checksum: CRC64? = tarSplit != nil && header.size > 0 ? CRC64() : nil
-                try writer.write(header, data: reader, checksum: &checksum)
-                try writer.drain(reader, checksum: &checksum)
-                try tarSplit?.addFile(name: header.nameBytes, size: header.size, crc64: checksum?.bytes)
+                try writer.write(header, data: reader, observe: header.size > 0 ? observe : nil)
+                try writer.drain(reader, observe: header.size > 0 ? observe : nil)
+                recorder?.endFile(name: header.nameBytes, size: header.size)
             }
-            try tarSplit?.addSegment(reader.rawBytes)
+            recorder?.segment(reader.rawBytes)
             // What follows the end-of-archive blocks is recorded as tar-split (v0.11, in
             // Docker 20.10) does: in chunks of up to 1 MiB, then one empty segment for EOF.
             var trailing: [UInt8] = []
             try writer.drainTrailing(reader) { chunk in
                 trailing.append(contentsOf: chunk)
                 if trailing.count >= Self.largestTrailingSegment {
-                    try tarSplit?.addSegment(trailing)
+                    recorder?.segment(trailing)
                     trailing.removeAll(keepingCapacity: true)
                 }
             }
-            try tarSplit?.addSegment(trailing)
-            try tarSplit?.addSegment([], keepEmpty: true)
+            recorder?.segment(trailing)
+            recorder?.finalSegment([])
             try writer.finish()
-            try tarSplit?.finish()
+            try recorder?.finish()
         } catch let error as TarError {
+            recorder?.abandon()
             throw StowageError(.invalidArchive, "layer tar is malformed", underlying: error)
+        } catch {
+            recorder?.abandon()
+            throw error
         }
 
         let result = LayerApplyResult(

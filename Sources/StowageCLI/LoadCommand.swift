@@ -5,6 +5,7 @@ import ArgumentParser
 import StowageArchive
 import StowageCore
 import StowageDistribution
+import StowageEngine
 import StowageFileSystem
 
 /// `stowage load`: images from a docker-archive or an OCI layout (file, directory or stdin).
@@ -40,15 +41,16 @@ struct LoadCommand: ParsableCommand {
                 }
             }
             if let input {
-                try loader.load(path: input)
+                try engine.load(path: input, with: loader)
             } else {
-                try loadFromStandardInput(loader, spoolDirectory: engine.configuration.dataRoot + "/tmp")
+                try loadFromStandardInput(engine, loader)
             }
         }
     }
 
     /// A stream cannot be indexed: it is spooled to the data root's tmp directory first.
-    private func loadFromStandardInput(_ loader: ImageLoader, spoolDirectory: String) throws {
+    private func loadFromStandardInput(_ engine: Engine, _ loader: ImageLoader) throws {
+        let spoolDirectory = engine.configuration.dataRoot + "/tmp"
         guard isatty(0) == 0 else {
             throw StowageError(.invalidArgument, "requested load from stdin, but stdin is empty (use -i FILE or redirect)")
         }
@@ -69,7 +71,7 @@ struct LoadCommand: ParsableCommand {
             total += got
         }
         guard total > 0 else { throw StowageError(.invalidArchive, "unexpected EOF: standard input is empty") }
-        try loader.load(path: file.stagingPath)
+        try engine.load(path: file.stagingPath, with: loader)
     }
 }
 

@@ -48,7 +48,7 @@ public final class Engine {
         references = try ReferenceStore(path: metadataRoot + "/repositories.json")
 
         if exclusive {
-            try sweep()
+            if try needsSweep() { try sweep() }
             try lock.lock(exclusive: false)  // downgrade: others may work now
         }
     }
@@ -65,6 +65,15 @@ public final class Engine {
             return requested
         }
         return "vfs"
+    }
+
+    /// Whether an interrupted command may have left something behind (cheap checks only).
+    private func needsSweep() throws -> Bool {
+        if try layers.mayHaveLeftovers() { return true }
+        if try !FileDescriptor.openDirectory(configuration.dataRoot + "/tmp").childNames().isEmpty { return true }
+        return try [metadataRoot, metadataRoot + "/imagedb/content/sha256"].contains { path in
+            try FileDescriptor.openDirectory(path).childNames().contains { $0.contains(".partial-") }
+        }
     }
 
     /// Removes leftovers of interrupted commands. Runs only while no other process uses the root.
@@ -113,8 +122,12 @@ public final class Engine {
 
     /// The layers of an image, bottom first.
     public func layerStack(of id: ImageID) throws -> [LayerRecord] {
-        let diffIDs = try images.config(id).rootFS.diffIDs
-        guard let top = ChainID.chain(of: diffIDs).last else { return [] }
+        try layerStack(for: images.config(id))
+    }
+
+    /// The layers of an image whose config is already read, bottom first.
+    public func layerStack(for config: ImageConfig) throws -> [LayerRecord] {
+        guard let top = ChainID.chain(of: config.rootFS.diffIDs).last else { return [] }
         return try layers.stack(top)
     }
 
@@ -122,6 +135,13 @@ public final class Engine {
 
     public func makeLoader() -> ImageLoader {
         ImageLoader(layers: layers, images: images, references: references)
+    }
+
+    /// Loads images with `loader` (from `makeLoader()`), marked as a change under way so that
+    /// a crash is swept up by the next command.
+    @discardableResult
+    public func load(path: String, with loader: ImageLoader) throws -> [ImageID] {
+        try layers.whileChanging { try loader.load(path: path) }
     }
 
     /// Writes the named images (IDs or references) as one archive.

@@ -41,7 +41,7 @@ extension Engine {
         let parents = Set(ids.compactMap { try? images.parent(of: $0) })
         return try ids.map { id in
             let config = try images.config(id)
-            let size = try layerStack(of: id).reduce(0) { $0 + $1.size }
+            let size = try layerStack(for: config).reduce(0) { $0 + $1.size }
             return ImageSummary(id: id, references: all.filter { $0.image == id }.map(\.reference),
                                 created: config.createdSeconds ?? 0, size: size, hasChildren: parents.contains(id))
         }.sorted { ($0.created, $0.id.digest.hex) > ($1.created, $1.id.digest.hex) }
@@ -50,7 +50,7 @@ extension Engine {
     /// The image's history, newest step first, with each step's layer size.
     public func history(of id: ImageID) throws -> [HistoryEntry] {
         let config = try images.config(id)
-        let stack = try layerStack(of: id)
+        let stack = try layerStack(for: config)
         var layerIndex = 0
         var entries: [HistoryEntry] = []
         let steps = config.history ?? []
@@ -82,7 +82,7 @@ extension Engine {
     public func inspect(_ id: ImageID) throws -> JSONValue {
         let config = try images.config(id)
         let refs = try references.references(to: id)
-        let stack = try layerStack(of: id)
+        let stack = try layerStack(for: config)
         let size = stack.reduce(0) { $0 + $1.size }
         let created = config.created.flatMap { Timestamp.parseWithNanoseconds($0) }
             .map { Timestamp.formatRFC3339Nano(seconds: $0.seconds, nanoseconds: $0.nanoseconds) } ?? "0001-01-01T00:00:00Z"
@@ -129,6 +129,10 @@ extension Engine {
     /// `rmi`: removes a name, and the image with its unused layers once no name is left (or
     /// at once with `force`). Returns Docker's lines: `Untagged: …`, `Deleted: …`.
     public func removeImage(_ text: String, force: Bool) throws -> [String] {
+        try layers.whileChanging { try removeImageNow(text, force: force) }
+    }
+
+    private func removeImageNow(_ text: String, force: Bool) throws -> [String] {
         let id = try resolveImage(text)
         var lines: [String] = []
         let refs = try references.references(to: id)
@@ -168,6 +172,10 @@ extension Engine {
     /// `image prune`: removes dangling images (every unused image with `all`). Returns the
     /// lines and the bytes reclaimed.
     public func pruneImages(all: Bool) throws -> (lines: [String], reclaimed: Int64) {
+        try layers.whileChanging { try pruneImagesNow(all: all) }
+    }
+
+    private func pruneImagesNow(all: Bool) throws -> (lines: [String], reclaimed: Int64) {
         var lines: [String] = []
         var reclaimed: Int64 = 0
         for summary in try imageSummaries() where all ? !summary.hasChildren : (summary.isDangling && !summary.hasChildren) {

@@ -56,8 +56,18 @@ public final class LayerStore {
 
     // MARK: - Reading
 
+    /// Records read so far: committed layer metadata never changes, only disappears.
+    private var cache: [ChainID: LayerRecord] = [:]
+
     /// The layer `chainID`, or nil if it is not stored.
     public func layer(_ chainID: ChainID) throws -> LayerRecord? {
+        if let cached = cache[chainID] { return cached }
+        guard let record = try readLayer(chainID) else { return nil }
+        cache[chainID] = record
+        return record
+    }
+
+    private func readLayer(_ chainID: ChainID) throws -> LayerRecord? {
         let directory = layersDirectory + "/" + chainID.digest.hex
         guard let diff = try readValue(directory + "/diff") else { return nil }
         do {
@@ -196,6 +206,7 @@ public final class LayerStore {
     /// Removes a layer: its metadata first (renamed aside, so it is gone at once), then its
     /// driver directory. The caller makes sure nothing uses it.
     public func remove(_ layer: LayerRecord) throws {
+        cache[layer.chainID] = nil
         let directory = layersDirectory + "/" + layer.chainID.digest.hex
         let doomed = directory + "-removing"
         do {
@@ -205,6 +216,22 @@ public final class LayerStore {
         }
         try driver.remove(layer.cacheID)
         try Self.removeTree(doomed)
+    }
+
+    /// Whether interrupted work may have left something: a write set or an operation marker
+    /// in `tmp/`, or a layer half removed. Cheap: two directory listings.
+    public func mayHaveLeftovers() throws -> Bool {
+        if try !FileDescriptor.openDirectory(temporaryDirectory).childNames().isEmpty { return true }
+        return try FileDescriptor.openDirectory(layersDirectory).childNames().contains { $0.hasSuffix("-removing") }
+    }
+
+    /// Runs `body` with a marker in `tmp/` that says a change is under way: if the process
+    /// dies before the change completes, the next start finds the marker and sweeps.
+    public func whileChanging<T>(_ body: () throws -> T) throws -> T {
+        let marker = temporaryDirectory + "/change-\(getpid())-" + LayerCacheID.random().rawValue.prefix(8)
+        try StagedFile.write([], to: marker, mode: 0o600, replacing: true)
+        defer { unlink(marker) }
+        return try body()
     }
 
     /// Removes what interrupted work left: write sets, half-removed layers, driver
@@ -252,7 +279,11 @@ public final class LayerStore {
         }
         var bytes = [UInt8](repeating: 0, count: 256)
         let count = try bytes.withUnsafeMutableBytes { try file.read(into: $0) }
-        return String(decoding: bytes[0..<count], as: UTF8.self).trimmingWhitespace()
+        let isSpace = { (byte: UInt8) in byte == 0x20 || byte == 0x0A || byte == 0x09 || byte == 0x0D }
+        var value = bytes[0..<count]
+        while let first = value.first, isSpace(first) { value = value.dropFirst() }
+        while let last = value.last, isSpace(last) { value = value.dropLast() }
+        return String(decoding: value, as: UTF8.self)
     }
 
     private static func drain(_ stream: ByteSource) throws {
@@ -274,13 +305,5 @@ public final class LayerStore {
         let slash = path.lastIndex(of: "/")!
         let parent = try FileDescriptor.openDirectory(String(path[..<slash]))
         try parent.removeEntry(String(path[path.index(after: slash)...]))
-    }
-}
-
-extension String {
-    /// Without leading and trailing spaces and newlines.
-    func trimmingWhitespace() -> String {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" }
-        return String(drop(while: isSpace).reversed().drop(while: isSpace).reversed())
     }
 }
