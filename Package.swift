@@ -45,6 +45,7 @@ let package = Package(
         .testTarget(name: "StowageCoreTests", dependencies: ["StowageCore", "StowageTestSupport"]),
         .testTarget(name: "StowageTarTests", dependencies: ["StowageTar", "StowageArchive", "StowageFileSystem", "StowageTestSupport"]),
         .testTarget(name: "StowageArchiveTests", dependencies: ["StowageArchive", "StowageTestSupport"]),
+        .testTarget(name: "StowageFileSystemTests", dependencies: ["StowageFileSystem", "StowageTestSupport"]),
         .testTarget(name: "StowageEngineTests", dependencies: ["stowage", "StowageEngine", "StowageCore", "StowageTestSupport"]),
         // Runs the built `stowage` executable and compares its exact output.
         .testTarget(name: "StowageCLITests", dependencies: ["stowage", "StowageCore", "StowageTestSupport"]),

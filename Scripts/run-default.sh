@@ -57,12 +57,21 @@ done
 echo "== the image's layers stacked by overlayfs (lowerdir=$lowers)"
 mkdir "$merged"
 mount -t overlay overlay -o "lowerdir=$lowers" "$merged"
-echo "\$ ls -l /etc /var/lib/app"
-ls -l "$merged/etc" "$merged/var/lib/app" | sed "s|$merged||"
-echo "\$ cat /var/lib/app/greeting.txt"
-cat "$merged/var/lib/app/greeting.txt"
 [[ ! -e "$merged/etc/motd" ]] || { echo "/etc/motd should be hidden by its whiteout" >&2; exit 1; }
 [[ ! -e "$merged/var/lib/app/a.txt" ]] || { echo "/var/lib/app should be opaque" >&2; exit 1; }
-echo "\$ chroot merged /bin/busybox echo ok"
 chroot "$merged" /bin/busybox echo "busybox from the stacked layers runs: ok"
-echo "== done: every layer applied, verified, rebuilt and stacked"
+umount "$merged"
+
+root="$work/root"
+run() { echo "\$ stowage $*"; "$stowage" --data-root "$root" "$@"; }
+echo "== the image in a data root in Docker's layout ($root)"
+run load -i "$work/default.tar"
+run images
+run history stowage/busybox
+run info
+run save -o "$work/saved.tar" stowage/busybox
+"$stowage" --data-root "$work/root2" load -i "$work/saved.tar" >/dev/null
+[[ "$("$stowage" --data-root "$work/root2" images -q --no-trunc)" == "$("$stowage" --data-root "$root" images -q --no-trunc)" ]] \
+    || { echo "saved and reloaded image has another ID" >&2; exit 1; }
+echo "saved, reloaded elsewhere: same image ID"
+echo "== done"
