@@ -111,6 +111,7 @@ final class EntryWriter {
                 observe?(bytes)
                 try file.writeAll(bytes)
             }
+            file.startWriteback()
             try applyMetadata(header, handle: file, name: base, in: parent)
         case .symbolicLink:
             try checkSymbolicLinkTarget(header, parentComponents: parentComponents)

@@ -80,6 +80,12 @@ public final class FileDescriptor: @unchecked Sendable {
     }
 
     /// Flushes data and metadata to disk.
+    /// Starts writing this file's data to disk without waiting for it (`sync_file_range`
+    /// with `SYNC_FILE_RANGE_WRITE`); a later `syncFileSystem` then has little left to wait for.
+    public func startWriteback() {
+        _ = stowage_start_writeback(rawValue)
+    }
+
     /// Flushes every file of the filesystem this descriptor is on (`syncfs`).
     public func syncFileSystem() throws {
         try SystemError.check(stowage_syncfs(rawValue), "syncfs", path)

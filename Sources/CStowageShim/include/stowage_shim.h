@@ -53,3 +53,4 @@ uint64_t stowage_crc64_iso_update(uint64_t crc, const void *data, size_t len);
 
 #endif
 int stowage_syncfs(int fd);
+int stowage_start_writeback(int fd);
