@@ -147,13 +147,14 @@ public final class LayerStore {
         do {
             try SystemError.check(mkdir(writeSet, 0o700), "mkdir", writeSet)
             try driver.create(cacheID, parent: parentLayer?.cacheID)
-            let record = try StagedFile(finalPath: writeSet + "/tar-split.json.gz")
+            // The write set is private until renamed: its files need no staging of their own,
+            // and one syncfs below makes them durable together with the layer's files.
+            let record = try FileDescriptor.open(writeSet + "/tar-split.json.gz", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC)
             var options = ApplyOptions()
             options.expectedDiffID = expectedDiffID
             options.expectedBlobDigest = expectedBlobDigest
             let result = try driver.applyDiff(cacheID, from: source, options: options,
-                                              tarSplit: try TarSplitWriter(sink: FileSink(record.descriptor)))
-            try record.commit()
+                                              tarSplit: try TarSplitWriter(sink: FileSink(record)))
             CrashPoint.layerApplied.reached()
             let chainID = ChainID(parent: parent, diffID: result.diffID)
             let layer = LayerRecord(chainID: chainID, diffID: result.diffID, parent: parent,
@@ -179,12 +180,12 @@ public final class LayerStore {
         var files = [("diff", layer.diffID.description), ("size", String(layer.size)), ("cache-id", layer.cacheID.rawValue)]
         if let parent = layer.parent { files.append(("parent", parent.description)) }
         for (name, value) in files {
-            try StagedFile.write(Array(value.utf8), to: directory + "/" + name, replacing: false)
+            let file = try FileDescriptor.open(directory + "/" + name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC)
+            try file.writeAll(Array(value.utf8))
         }
-        try FileDescriptor.openDirectory(directory).sync()
     }
 
-    /// Flushes the layer's files before the metadata that names them becomes visible.
+    /// Flushes the layer's files and its write set before the rename that makes them visible.
     private func syncData(of cacheID: LayerCacheID) throws {
         try FileDescriptor.openDirectory(driver.home).syncFileSystem()
     }
