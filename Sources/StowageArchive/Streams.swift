@@ -198,3 +198,20 @@ extension FileDescriptor {
         return true
     }
 }
+
+extension ByteSource {
+    /// Everything left in the stream; more than `limit` bytes is an error (for JSON documents
+    /// and other small files read whole).
+    public func readAll(limit: Int = 64 << 20, what: @autoclosure () -> String = "stream") throws -> [UInt8] {
+        var output: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let got = try chunk.withUnsafeMutableBytes { try read(into: $0) }
+            if got == 0 { return output }
+            output.append(contentsOf: chunk[0..<got])
+            if output.count > limit {
+                throw StowageError(.limitExceeded, "\(what()) is larger than \(limit) bytes")
+            }
+        }
+    }
+}

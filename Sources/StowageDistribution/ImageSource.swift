@@ -23,16 +23,7 @@ extension ImageSource {
     func bytes(_ path: String) throws -> [UInt8] { try bytes(path, limit: 32 << 20) }
 
     func readAll(_ source: ByteSource, path: String, limit: Int) throws -> [UInt8] {
-        var output: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let got = try chunk.withUnsafeMutableBytes { try source.read(into: $0) }
-            if got == 0 { return output }
-            output.append(contentsOf: chunk[0..<got])
-            if output.count > limit {
-                throw StowageError(.limitExceeded, "\(path) is larger than \(limit) bytes")
-            }
-        }
+        try source.readAll(limit: limit, what: path)
     }
 }
 

@@ -17,8 +17,8 @@ public final class VFSDriver: DiffApplyingDriver {
     /// Opens (creating if needed) the driver's home below `dataRoot`.
     public init(dataRoot: String) throws {
         home = dataRoot + "/vfs"
-        try Self.makeDirectory(home, mode: 0o710)
-        try Self.makeDirectory(home + "/dir", mode: 0o710)
+        try FileDescriptor.ensureDirectory(home, mode: 0o710)
+        try FileDescriptor.ensureDirectory(home + "/dir", mode: 0o710)
     }
 
     public func path(of id: LayerCacheID) -> String { directories + "/" + id.rawValue }
@@ -71,11 +71,6 @@ public final class VFSDriver: DiffApplyingDriver {
 
     // MARK: - Helpers shared by drivers
 
-    static func makeDirectory(_ path: String, mode: mode_t) throws {
-        if mkdir(path, mode) != 0, errno != EEXIST {
-            throw StowageError(.ioFailure, "cannot create \(path)", underlying: SystemError("mkdir", path: path, errno: errno))
-        }
-    }
 
     /// Renames `name` to `name-removing` first, so an interrupted removal is recognisable
     /// and swept later, then deletes it without following symlinks.

@@ -32,7 +32,7 @@ public final class Engine {
     public init(_ configuration: EngineConfiguration) throws {
         self.configuration = configuration
         let root = configuration.dataRoot
-        try Self.makeDirectory(root, mode: 0o711)
+        try FileDescriptor.ensureDirectory(root, mode: 0o711)
         lock = try FileLock(path: root + "/.stowage.lock")
         let exclusive = try lock.tryLock(exclusive: true)
         if !exclusive { try lock.lock(exclusive: false) }
@@ -40,9 +40,9 @@ public final class Engine {
         let name = try Self.chooseDriver(configuration, root: root)
         driver = try VFSDriver(dataRoot: root)
         metadataRoot = root + "/image/" + name
-        try Self.makeDirectory(root + "/image", mode: 0o700)
-        try Self.makeDirectory(metadataRoot, mode: 0o700)
-        try Self.makeDirectory(root + "/tmp", mode: 0o700)
+        try FileDescriptor.ensureDirectory(root + "/image", mode: 0o700)
+        try FileDescriptor.ensureDirectory(metadataRoot, mode: 0o700)
+        try FileDescriptor.ensureDirectory(root + "/tmp", mode: 0o700)
         layers = try LayerStore(root: metadataRoot + "/layerdb", driver: driver)
         images = try ImageStore(root: metadataRoot + "/imagedb")
         references = try ReferenceStore(path: metadataRoot + "/repositories.json")
@@ -97,11 +97,6 @@ public final class Engine {
         }
     }
 
-    static func makeDirectory(_ path: String, mode: mode_t) throws {
-        if mkdir(path, mode) != 0, errno != EEXIST {
-            throw StowageError(.ioFailure, "cannot create \(path)", underlying: SystemError("mkdir", path: path, errno: errno))
-        }
-    }
 
     // MARK: - Finding images
 

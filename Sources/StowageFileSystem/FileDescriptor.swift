@@ -162,3 +162,13 @@ public struct FileStatus: Sendable, Equatable {
     public var deviceMajor: UInt32 { UInt32(stowage_major(rdev)) }
     public var deviceMinor: UInt32 { UInt32(stowage_minor(rdev)) }
 }
+
+extension FileDescriptor {
+    /// Creates the directory `path` with `mode` unless it exists already.
+    /// - Throws: `SystemError` for anything but `EEXIST`.
+    public static func ensureDirectory(_ path: String, mode: mode_t) throws {
+        if mkdir(path, mode) != 0, errno != EEXIST {
+            throw SystemError("mkdir", path: path, errno: errno)
+        }
+    }
+}

@@ -16,9 +16,7 @@ public final class ImageStore {
     public init(root: String) throws {
         self.root = root
         for directory in [root, root + "/content", contentDirectory, root + "/metadata", metadataDirectory] {
-            if mkdir(directory, 0o700) != 0, errno != EEXIST {
-                throw StowageError(.ioFailure, "cannot create \(directory)", underlying: SystemError("mkdir", path: directory, errno: errno))
-            }
+            try FileDescriptor.ensureDirectory(directory, mode: 0o700)
         }
     }
 
@@ -90,9 +88,7 @@ public final class ImageStore {
 
     private func writeMetadata(_ id: ImageID, _ name: String, _ value: String) throws {
         let directory = metadataDirectory + "/" + id.digest.hex
-        if mkdir(directory, 0o700) != 0, errno != EEXIST {
-            throw StowageError(.ioFailure, "cannot create \(directory)", underlying: SystemError("mkdir", path: directory, errno: errno))
-        }
+        try FileDescriptor.ensureDirectory(directory, mode: 0o700)
         try StagedFile.write(Array(value.utf8), to: directory + "/" + name, mode: 0o600)
     }
 }
@@ -105,11 +101,5 @@ func readFile(_ path: String) throws -> [UInt8]? {
     } catch let error as SystemError where error.errno == ENOENT {
         return nil
     }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 1 << 16)
-    while true {
-        let got = try chunk.withUnsafeMutableBytes { try file.read(into: $0) }
-        if got == 0 { return bytes }
-        bytes.append(contentsOf: chunk[0..<got])
-    }
+    return try FileSource(file).readAll(what: path)
 }

@@ -48,9 +48,7 @@ public final class LayerStore {
         self.root = root
         self.driver = driver
         for directory in [root, layersDirectory, temporaryDirectory] {
-            if mkdir(directory, 0o700) != 0, errno != EEXIST {
-                throw StowageError(.ioFailure, "cannot create \(directory)", underlying: SystemError("mkdir", path: directory, errno: errno))
-            }
+            try FileDescriptor.ensureDirectory(directory, mode: 0o700)
         }
     }
 

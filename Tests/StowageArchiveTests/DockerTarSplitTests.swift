@@ -8,13 +8,7 @@ import Testing
 @Suite("tar-split records shared with the real Docker engine")
 struct DockerTarSplitTests {
     private func readAll(_ source: ByteSource) throws -> [UInt8] {
-        var output: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let got = try chunk.withUnsafeMutableBytes { try source.read(into: $0) }
-            if got == 0 { return output }
-            output.append(contentsOf: chunk[0..<got])
-        }
+        try source.readAll()
     }
 
     private func contents(_ path: String) throws -> [UInt8] {
