@@ -71,7 +71,6 @@ public final class VFSDriver: DiffApplyingDriver {
 
     // MARK: - Helpers shared by drivers
 
-
     /// Renames `name` to `name-removing` first, so an interrupted removal is recognisable
     /// and swept later, then deletes it without following symlinks.
     static func removeDirectory(named name: String, in parentPath: String) throws {
