@@ -123,3 +123,29 @@ int stowage_syncfs(int fd) { return syncfs(fd); }
 
 // Starts writing a file's dirty pages back without waiting, so that a later syncfs finds little left to do.
 int stowage_start_writeback(int fd) { return sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE); }
+
+#include <sys/mount.h>
+#include <sys/wait.h>
+
+int stowage_mount(const char *source, const char *target, const char *type, unsigned long flags, const char *data) {
+    return mount(source, target, type, flags, data);
+}
+
+int stowage_umount(const char *target, int flags) { return umount2(target, flags); }
+
+int stowage_mount_overlay_from(const char *directory, const char *target, const char *options) {
+    pid_t child = fork();
+    if (child < 0) return errno;
+    if (child == 0) {
+        // Only async-signal-safe calls here: the parent may be multithreaded.
+        if (chdir(directory) != 0) _exit(errno & 0xff);
+        if (mount("overlay", target, "overlay", 0, options) != 0) _exit(errno & 0xff);
+        _exit(0);
+    }
+    int status = 0;
+    while (waitpid(child, &status, 0) < 0) {
+        if (errno != EINTR) return errno;
+    }
+    if (WIFEXITED(status)) return WEXITSTATUS(status);
+    return EINTR;
+}

@@ -14,6 +14,9 @@ struct GlobalOptions: ParsableArguments {
 
     /// Opens the engine on the configured data root.
     func openEngine() throws -> Engine {
-        try Engine(EngineConfiguration.load(path: configPath, dataRoot: dataRoot, storageDriver: storageDriver))
+        let engine = try Engine(EngineConfiguration.load(path: configPath, dataRoot: dataRoot, storageDriver: storageDriver))
+        var standardError = StandardErrorStream()
+        for warning in engine.warnings { print(warning, to: &standardError) }
+        return engine
     }
 }

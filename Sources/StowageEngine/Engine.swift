@@ -26,8 +26,8 @@ public final class Engine {
     public let metadataRoot: String
     private let lock: FileLock
 
-    /// Drivers Docker knows that this build does not provide yet.
-    static let otherKnownDrivers: Set<String> = ["overlay2", "overlay", "btrfs", "fuse-overlayfs", "aufs", "devicemapper", "zfs"]
+    /// What the user should know about the driver choice (printed on standard error).
+    public let warnings: [String]
 
     public init(_ configuration: EngineConfiguration) throws {
         self.configuration = configuration
@@ -37,9 +37,10 @@ public final class Engine {
         let exclusive = try lock.tryLock(exclusive: true)
         if !exclusive { try lock.lock(exclusive: false) }
 
-        let name = try Self.chooseDriver(configuration, root: root)
-        driver = try VFSDriver(dataRoot: root)
-        metadataRoot = root + "/image/" + name
+        let choice = try DriverSelection.open(dataRoot: root, requested: configuration.storageDriver)
+        driver = choice.driver
+        warnings = choice.warnings
+        metadataRoot = root + "/image/" + driver.name
         try FileDescriptor.ensureDirectory(root + "/image", mode: 0o700)
         try FileDescriptor.ensureDirectory(metadataRoot, mode: 0o700)
         try FileDescriptor.ensureDirectory(root + "/tmp", mode: 0o700)
@@ -51,20 +52,6 @@ public final class Engine {
             if try needsSweep() { try sweep() }
             try lock.lock(exclusive: false)  // downgrade: others may work now
         }
-    }
-
-    /// An explicit choice wins; otherwise the driver the root already has, otherwise vfs.
-    private static func chooseDriver(_ configuration: EngineConfiguration, root: String) throws -> String {
-        if let requested = configuration.storageDriver {
-            guard requested == "vfs" else {
-                if otherKnownDrivers.contains(requested) {
-                    throw StowageError(.unsupported, "storage driver \(requested) is not available in this build of stowage; use --storage-driver vfs")
-                }
-                throw StowageError(.invalidArgument, "unknown storage driver \"\(requested)\"; the drivers are vfs, overlay2, overlay, btrfs, fuse-overlayfs, aufs, devicemapper, zfs")
-            }
-            return requested
-        }
-        return "vfs"
     }
 
     /// Whether an interrupted command may have left something behind (cheap checks only).

@@ -172,3 +172,28 @@ extension FileDescriptor {
         }
     }
 }
+
+extension FileDescriptor {
+    /// Whether anything (even a dangling symlink) is at `path`.
+    public static func exists(_ path: String) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0
+    }
+
+    /// A small text file's contents without surrounding whitespace, or nil if it cannot be read.
+    public static func readText(_ path: String, limit: Int = 1 << 20) -> String? {
+        guard let file = try? FileDescriptor.open(path, O_RDONLY | O_CLOEXEC) else { return nil }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while bytes.count <= limit {
+            guard let got = try? chunk.withUnsafeMutableBytes({ try file.read(into: $0) }) else { return nil }
+            if got == 0 { break }
+            bytes.append(contentsOf: chunk[0..<got])
+        }
+        let isSpace = { (byte: UInt8) in byte == 0x20 || byte == 0x0A || byte == 0x09 || byte == 0x0D }
+        var text = bytes[...]
+        while let first = text.first, isSpace(first) { text = text.dropFirst() }
+        while let last = text.last, isSpace(last) { text = text.dropLast() }
+        return String(decoding: text, as: UTF8.self)
+    }
+}

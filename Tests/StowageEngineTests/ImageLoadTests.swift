@@ -3,20 +3,23 @@ import StowageCore
 import StowageTestSupport
 import Testing
 
-/// A data root in a temporary directory, used through the built `stowage`.
+/// A data root in a temporary directory, used through the built `stowage` with one storage driver.
 final class DataRoot {
     let scratch: TemporaryDirectory
     let path: String
+    let driver: String
 
-    init(_ label: String = "root") throws {
+    init(_ label: String = "root", driver: String = "vfs") throws {
         scratch = try TemporaryDirectory(label)
         path = scratch.join("root")
+        self.driver = driver
     }
 
-    /// Runs `stowage --data-root ROOT ARGUMENTS…`.
+    /// Runs `stowage --data-root ROOT --storage-driver DRIVER ARGUMENTS…`.
     @discardableResult
     func run(_ arguments: [String], input: Data? = nil, environment: [String: String]? = nil) throws -> ProcessResult {
-        try runProcess([try stowageBinary(), "--data-root", path] + arguments, input: input, environment: environment)
+        try runProcess([try stowageBinary(), "--data-root", path, "--storage-driver", driver] + arguments,
+                       input: input, environment: environment)
     }
 
     /// Runs and requires success; returns standard output.
@@ -42,8 +45,17 @@ final class DataRoot {
         return lines.sorted()
     }
 
+    /// `image/<driver>`, the metadata root.
+    var metadata: String { path + "/image/" + driver }
+
     func layerDirectories() throws -> [String] {
-        try FileManager.default.contentsOfDirectory(atPath: path + "/image/vfs/layerdb/sha256").sorted()
+        try FileManager.default.contentsOfDirectory(atPath: metadata + "/layerdb/sha256").sorted()
+    }
+
+    /// The driver's layer directories (`vfs/dir/*`, `overlay2/*` but `l`).
+    func driverLayers() throws -> [String] {
+        let home = driver == "vfs" ? path + "/vfs/dir" : path + "/" + driver
+        return try FileManager.default.contentsOfDirectory(atPath: home).filter { $0 != "l" }.sorted()
     }
 }
 
@@ -82,7 +94,7 @@ struct ImageLoadTests {
         let chains = Set(try Fixtures.expected("whiteout").chainIDs + Fixtures.expected("links").chainIDs)
         #expect(try root.layerDirectories() == chains.map { String($0.dropFirst(7)) }.sorted())
         #expect(chains.count == 4)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: root.path + "/vfs/dir").count == 4)
+        #expect(try root.driverLayers().count == 4)
 
         // Loading the base alone again applies nothing new.
         let before = try root.listing()

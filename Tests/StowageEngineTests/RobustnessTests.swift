@@ -105,13 +105,13 @@ struct RobustnessTests {
 
         try root.succeed(["images"])  // the next command sweeps
         let leftovers = try root.listing().filter {
-            $0.hasPrefix("tmp/") || $0.hasPrefix("image/vfs/layerdb/tmp/") || $0.contains("-removing") || $0.contains(".partial-")
+            $0.hasPrefix("tmp/") || $0.hasPrefix("image/\(root.driver)/layerdb/tmp/") || $0.contains("-removing") || $0.contains(".partial-")
         }
         #expect(leftovers == [], "after a crash at \(point)")
         let cacheIDs = try root.layerDirectories().map {
-            try String(contentsOfFile: root.path + "/image/vfs/layerdb/sha256/\($0)/cache-id", encoding: .utf8)
+            try String(contentsOfFile: root.metadata + "/layerdb/sha256/\($0)/cache-id", encoding: .utf8)
         }
-        let directories = try FileManager.default.contentsOfDirectory(atPath: root.path + "/vfs/dir")
+        let directories = try root.driverLayers()
         #expect(Set(directories) == Set(cacheIDs), "every layer directory belongs to a layer and back")
 
         #expect(try root.succeed(["load", "-i", Fixtures.path("links.tar")]) == "Loaded image: fixture/links:latest\n")
@@ -128,7 +128,7 @@ struct RobustnessTests {
             let processes = ["whiteout.tar", "links.tar"].map { archive -> Process in
                 let process = Process()
                 process.executableURL = URL(fileURLWithPath: binary)
-                process.arguments = ["--data-root", root.path, "load", "-q", "-i", Fixtures.path(archive)]
+                process.arguments = ["--data-root", root.path, "--storage-driver", root.driver, "load", "-q", "-i", Fixtures.path(archive)]
                 process.standardOutput = FileHandle.nullDevice
                 return process
             }
@@ -138,7 +138,7 @@ struct RobustnessTests {
             let images = try root.succeed(["images", "--format", "{{.Repository}}"])
             #expect(images.split(separator: "\n").sorted() == ["fixture/links", "fixture/whiteout"])
             #expect(try root.layerDirectories().count == 4)
-            #expect(try FileManager.default.contentsOfDirectory(atPath: root.path + "/vfs/dir").count == 4)
+            #expect(try root.driverLayers().count == 4)
         }
     }
 }

@@ -54,3 +54,12 @@ uint64_t stowage_crc64_iso_update(uint64_t crc, const void *data, size_t len);
 #endif
 int stowage_syncfs(int fd);
 int stowage_start_writeback(int fd);
+
+/// mount(2) and umount2(2).
+int stowage_mount(const char *source, const char *target, const char *type, unsigned long flags, const char *data);
+int stowage_umount(const char *target, int flags);
+
+/// Mounts overlayfs on `target` (absolute) with `options` whose lowerdir paths are relative to
+/// `directory`: a child process changes into `directory` and mounts, as Docker's mountFrom
+/// does, so that the options of deep stacks fit in a page. Returns 0, or the errno.
+int stowage_mount_overlay_from(const char *directory, const char *target, const char *options);

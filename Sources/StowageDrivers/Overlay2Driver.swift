@@ -1,0 +1,219 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CStowageShim
+import StowageArchive
+import StowageCore
+import StowageFileSystem
+import StowageTar
+
+/// The overlay2 driver: kernel overlayfs, in Docker's layout:
+///
+///     overlay2/<id>/diff     the layer's own files (its upper directory)
+///     overlay2/<id>/link     a 26-character short name
+///     overlay2/<id>/lower    `l/<short>:l/<short>…` of every parent, nearest first
+///     overlay2/<id>/work     overlayfs' work directory
+///     overlay2/<id>/merged   where the stack is mounted
+///     overlay2/l/<short>     → `../<id>/diff`, so that mount options stay short
+///
+/// Diffs are applied straight into `diff/` with overlay whiteouts (0/0 character devices,
+/// `trusted.overlay.opaque`), and read back from it (native diff).
+public final class Overlay2Driver: DiffApplyingDriver {
+    public let name = "overlay2"
+    public let home: String
+    /// Docker's limit on the depth of a stack.
+    public static let maximumDepth = 128
+    private var linkDirectory: String { home + "/l" }
+    /// Mounts this process made, with how many `get`s hold each.
+    private var mounts: [LayerCacheID: Int] = [:]
+
+    /// Opens the driver's home below `dataRoot`, after checking the kernel can do overlay here.
+    public init(dataRoot: String) throws {
+        home = dataRoot + "/overlay2"
+        try Self.checkSupport(dataRoot: dataRoot)
+        try FileDescriptor.ensureDirectory(home, mode: 0o710)
+        try FileDescriptor.ensureDirectory(linkDirectory, mode: 0o700)
+    }
+
+    /// Refuses filesystems overlayfs cannot use as upper layers, as Docker does.
+    static func checkSupport(dataRoot: String) throws {
+        let filesystems = FileDescriptor.readText("/proc/filesystems") ?? ""
+        guard filesystems.contains("\toverlay\n") || filesystems.hasSuffix("\toverlay") else {
+            throw StowageError(.unsupported, "driver not supported: overlay is not in /proc/filesystems; use the vfs driver")
+        }
+        try FileDescriptor.ensureDirectory(dataRoot, mode: 0o711)
+        let backing = try BackingFileSystem.name(of: dataRoot)
+        if ["overlayfs", "aufs", "ecryptfs", "nfs", "zfs"].contains(backing) {
+            throw StowageError(.unsupported, "driver not supported: overlay2 cannot use a \(backing) backing filesystem; use the vfs driver or another data root")
+        }
+        guard try BackingFileSystem.supportsDType(at: dataRoot) else {
+            throw StowageError(.unsupported, "driver not supported: the backing filesystem of \(dataRoot) does not support d_type; use the vfs driver")
+        }
+    }
+
+    // MARK: - Paths
+
+    public func directory(of id: LayerCacheID) -> String { home + "/" + id.rawValue }
+    public func diffPath(of id: LayerCacheID) -> String { directory(of: id) + "/diff" }
+    private func mergedPath(of id: LayerCacheID) -> String { directory(of: id) + "/merged" }
+
+    // MARK: - Layers
+
+    public func create(_ id: LayerCacheID, parent: LayerCacheID?) throws {
+        let directory = self.directory(of: id)
+        guard mkdir(directory, 0o700) == 0 else {
+            throw StowageError(errno == EEXIST ? .alreadyExists : .ioFailure, "cannot create overlay2 layer \(id)",
+                               underlying: SystemError("mkdir", path: directory, errno: errno))
+        }
+        do {
+            try FileDescriptor.ensureDirectory(directory + "/diff", mode: 0o755)
+            let link = Self.randomLinkName()
+            try StagedFile.write(Array(link.utf8), to: directory + "/link", replacing: false)
+            try SystemError.check(symlink("../" + id.rawValue + "/diff", linkDirectory + "/" + link), "symlink", linkDirectory + "/" + link)
+            guard let parent else { return }
+            let lowers = try lowerChain(for: parent)
+            guard lowers.count <= Self.maximumDepth else {
+                throw StowageError(.limitExceeded, "max depth exceeded: overlay2 stacks at most \(Self.maximumDepth) lower layers, this one would have \(lowers.count)")
+            }
+            try StagedFile.write(Array(lowers.joined(separator: ":").utf8), to: directory + "/lower", replacing: false)
+            try FileDescriptor.ensureDirectory(directory + "/work", mode: 0o700)
+            try FileDescriptor.ensureDirectory(directory + "/merged", mode: 0o700)
+        } catch {
+            try? remove(id)
+            throw error
+        }
+    }
+
+    /// `l/<short>` of `parent` followed by the parent's own lowers.
+    private func lowerChain(for parent: LayerCacheID) throws -> [String] {
+        guard let link = try readText(directory(of: parent) + "/link") else {
+            throw StowageError(.notFound, "overlay2 layer \(parent) has no link file")
+        }
+        let parentLowers = try readText(directory(of: parent) + "/lower")?.split(separator: ":").map(String.init) ?? []
+        return ["l/" + link] + parentLowers
+    }
+
+    public func remove(_ id: LayerCacheID) throws {
+        if isMounted(mergedPath(of: id)) {
+            throw StowageError(.alreadyExists, "overlay2 layer \(id) is mounted at \(mergedPath(of: id)); unmount it first")
+        }
+        if let link = try? readText(directory(of: id) + "/link"), !link.isEmpty, !link.contains("/") {
+            unlink(linkDirectory + "/" + link)
+        }
+        try VFSDriver.removeDirectory(named: id.rawValue, in: home)
+    }
+
+    public func exists(_ id: LayerCacheID) -> Bool {
+        var st = stat()
+        return lstat(directory(of: id), &st) == 0
+    }
+
+    public func layerIDs() throws -> [LayerCacheID] {
+        try FileDescriptor.openDirectory(home).childNames().compactMap { try? LayerCacheID($0) }
+    }
+
+    // MARK: - Mounting
+
+    /// A base layer is its `diff/`; any other layer is mounted on `merged/`.
+    public func get(_ id: LayerCacheID) throws -> String {
+        guard exists(id) else { throw StowageError(.notFound, "overlay2 layer \(id) does not exist") }
+        guard let lower = try readText(directory(of: id) + "/lower") else { return diffPath(of: id) }
+        if let count = mounts[id] {
+            mounts[id] = count + 1
+            return mergedPath(of: id)
+        }
+        let merged = mergedPath(of: id)
+        if !isMounted(merged) {
+            let relative = "lowerdir=\(lower),upperdir=\(id.rawValue)/diff,workdir=\(id.rawValue)/work"
+            let options = (Self.indexOffSupported ? "index=off," : "") + relative
+            guard options.utf8.count < 4096 else {
+                throw StowageError(.limitExceeded, "overlay2 mount options for \(id) exceed a page (\(options.utf8.count) bytes)")
+            }
+            let status = stowage_mount_overlay_from(home, merged, options)
+            guard status == 0 else {
+                throw StowageError(.ioFailure, "cannot mount overlay2 layer \(id) on \(merged)",
+                                   underlying: SystemError("mount overlay", path: merged, errno: status))
+            }
+        }
+        mounts[id] = 1
+        return merged
+    }
+
+    public func put(_ id: LayerCacheID) throws {
+        guard let count = mounts[id] else { return }
+        if count > 1 {
+            mounts[id] = count - 1
+            return
+        }
+        mounts[id] = nil
+        let merged = mergedPath(of: id)
+        if stowage_umount(merged, 0) != 0, errno != EINVAL, errno != ENOENT {
+            throw StowageError(.ioFailure, "cannot unmount overlay2 layer \(id)", underlying: SystemError("umount", path: merged, errno: errno))
+        }
+    }
+
+    /// How many `get`s this process holds on `id`.
+    public func referenceCount(_ id: LayerCacheID) -> Int { mounts[id] ?? 0 }
+
+    // MARK: - Status and metadata
+
+    public func status() throws -> [(String, String)] {
+        [("Backing Filesystem", try BackingFileSystem.name(of: home)),
+         ("Supports d_type", String(try BackingFileSystem.supportsDType(at: home))),
+         ("Native Overlay Diff", String(Self.nativeDiffSupported)),
+         ("userxattr", "false")]
+    }
+
+    /// Docker's `GraphDriver.Data` for overlay2.
+    public func metadata(_ id: LayerCacheID) throws -> [String: String]? {
+        var data = ["MergedDir": mergedPath(of: id), "UpperDir": diffPath(of: id), "WorkDir": directory(of: id) + "/work"]
+        if let lower = try readText(directory(of: id) + "/lower") {
+            let paths = try lower.split(separator: ":").map { link -> String in
+                let target = try FileDescriptor.openDirectory(linkDirectory).readSymbolicLink(String(link.dropFirst(2)))
+                let relative = String(decoding: target, as: UTF8.self)  // ../<id>/diff
+                return home + "/" + relative.dropFirst(3)
+            }
+            data["LowerDir"] = paths.joined(separator: ":")
+        }
+        return data
+    }
+
+    // MARK: - Diffs
+
+    public func applyDiff(_ id: LayerCacheID, from stream: ByteSource, options: ApplyOptions,
+                          tarSplit: TarSplitWriter?) throws -> LayerApplyResult {
+        var overlay = options
+        overlay.whiteoutFormat = .overlay
+        return try LayerApplier.apply(from: stream, into: diffPath(of: id), options: overlay, tarSplit: tarSplit)
+    }
+
+    // MARK: - Kernel features
+
+    /// Whether the kernel's overlay takes `index=off` (Docker passes it when it can).
+    static let indexOffSupported: Bool = FileDescriptor.exists("/sys/module/overlay/parameters/index")
+
+    /// Native diff reads `diff/` directly; it is wrong when the kernel may redirect renamed
+    /// directories or copy up metadata only, so Docker falls back to a naive diff then.
+    public static let nativeDiffSupported: Bool = {
+        let read = { (name: String) in (FileDescriptor.readText("/sys/module/overlay/parameters/" + name) ?? "N").hasPrefix("Y") }
+        return !read("redirect_dir") && !read("metacopy")
+    }()
+
+    private static func randomLinkName() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".utf8)  // base32, as Docker's
+        return String(decoding: (0..<26).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] }, as: UTF8.self)
+    }
+
+    private func readText(_ path: String) throws -> String? { FileDescriptor.readText(path) }
+}
+
+/// Whether something is mounted exactly at `path` (from /proc/self/mountinfo).
+func isMounted(_ path: String) -> Bool {
+    guard let info = FileDescriptor.readText("/proc/self/mountinfo", limit: 16 << 20) else { return false }
+    let escaped = path.split(separator: " ", omittingEmptySubsequences: false).joined(separator: "\\040")
+    return info.split(separator: "\n").contains { line in
+        let fields = line.split(separator: " ", maxSplits: 5)
+        return fields.count > 4 && fields[4] == escaped
+    }
+}
