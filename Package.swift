@@ -46,6 +46,7 @@ let package = Package(
         .testTarget(name: "StowageTarTests", dependencies: ["StowageTar", "StowageArchive", "StowageFileSystem", "StowageTestSupport"]),
         .testTarget(name: "StowageArchiveTests", dependencies: ["StowageArchive", "StowageTestSupport"]),
         .testTarget(name: "StowageFileSystemTests", dependencies: ["StowageFileSystem", "StowageTestSupport"]),
+        .testTarget(name: "StowageDriversTests", dependencies: ["StowageDrivers", "StowageEngine", "StowageArchive", "StowageTar", "StowageFileSystem", "StowageCore", "StowageTestSupport"]),
         .testTarget(name: "StowageEngineTests", dependencies: ["stowage", "StowageEngine", "StowageCore", "StowageTestSupport"]),
         // Runs the built `stowage` executable and compares its exact output.
         .testTarget(name: "StowageCLITests", dependencies: ["stowage", "StowageCore", "StowageTestSupport"]),

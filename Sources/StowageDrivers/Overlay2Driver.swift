@@ -14,6 +14,7 @@ import StowageTar
 ///     overlay2/<id>/lower    `l/<short>:l/<short>…` of every parent, nearest first
 ///     overlay2/<id>/work     overlayfs' work directory
 ///     overlay2/<id>/merged   where the stack is mounted
+///     overlay2/<id>/committed  present once a layer has a child; it is then mounted read-only
 ///     overlay2/l/<short>     → `../<id>/diff`, so that mount options stay short
 ///
 /// Diffs are applied straight into `diff/` with overlay whiteouts (0/0 character devices,
@@ -76,6 +77,8 @@ public final class Overlay2Driver: DiffApplyingDriver {
                 throw StowageError(.limitExceeded, "max depth exceeded: overlay2 stacks at most \(Self.maximumDepth) lower layers, this one would have \(lowers.count)")
             }
             try StagedFile.write(Array(lowers.joined(separator: ":").utf8), to: directory + "/lower", replacing: false)
+            // As dockerd does: a layer with a child never changes again, and is mounted read-only.
+            try StagedFile.write([], to: self.directory(of: parent) + "/committed", mode: 0o600, replacing: true)
             try FileDescriptor.ensureDirectory(directory + "/work", mode: 0o700)
             try FileDescriptor.ensureDirectory(directory + "/merged", mode: 0o700)
         } catch {
@@ -124,7 +127,11 @@ public final class Overlay2Driver: DiffApplyingDriver {
         }
         let merged = mergedPath(of: id)
         if !isMounted(merged) {
-            let relative = "lowerdir=\(lower),upperdir=\(id.rawValue)/diff,workdir=\(id.rawValue)/work"
+            // A committed layer (one with children) is mounted read-only, its diff as the top lower.
+            let committed = FileDescriptor.exists(directory(of: id) + "/committed")
+            let relative = committed
+                ? "lowerdir=\(id.rawValue)/diff:\(lower)"
+                : "lowerdir=\(lower),upperdir=\(id.rawValue)/diff,workdir=\(id.rawValue)/work"
             let options = (Self.indexOffSupported ? "index=off," : "") + relative
             guard options.utf8.count < 4096 else {
                 throw StowageError(.limitExceeded, "overlay2 mount options for \(id) exceed a page (\(options.utf8.count) bytes)")

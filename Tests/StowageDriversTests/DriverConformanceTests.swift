@@ -1,0 +1,209 @@
+import Foundation
+import StowageArchive
+import StowageCore
+import StowageDrivers
+import StowageEngine
+import StowageFileSystem
+import StowageTar
+import StowageTestSupport
+import Testing
+
+/// The drivers that work on this machine; every test here runs against each.
+let conformingDrivers = ["vfs", "overlay2"]
+
+/// A layer tar built in the test.
+private func layerTar(_ entries: [(TarHeader, [UInt8])]) throws -> [UInt8] {
+    let sink = MemorySink()
+    let writer = TarWriter(sink: sink)
+    for (header, data) in entries {
+        try writer.writeHeader(header)
+        try writer.write(data)
+    }
+    try writer.finish()
+    return sink.bytes
+}
+
+private func file(_ name: String, _ text: String, mode: Int64 = 0o644, mtime: Int64 = 1_700_000_000) -> (TarHeader, [UInt8]) {
+    var header = TarHeader(name: name, typeflag: TarHeader.regularFlag)
+    header.size = Int64(text.utf8.count)
+    header.mode = mode
+    header.modificationTime = TarTime(seconds: mtime)
+    return (header, Array(text.utf8))
+}
+
+private func entry(_ name: String, _ flag: UInt8, mode: Int64 = 0o755, _ configure: (inout TarHeader) -> Void = { _ in }) -> (TarHeader, [UInt8]) {
+    var header = TarHeader(name: name, typeflag: flag)
+    header.mode = mode
+    header.modificationTime = TarTime(seconds: 1_700_000_000)
+    configure(&header)
+    return (header, [])
+}
+
+@Suite("One conformance suite for every storage driver", .serialized)
+struct DriverConformanceTests {
+    private func openEngine(_ driver: String, _ scratch: TemporaryDirectory) throws -> Engine {
+        try Engine(EngineConfiguration(dataRoot: scratch.join("root"), storageDriver: driver))
+    }
+
+    /// What a mounted image looks like: every path's type, mode, owner, size, content digest,
+    /// link target and times.
+    private func snapshot(of image: String, in engine: Engine) throws -> [String: String] {
+        let id = try engine.resolveImage(image)
+        let top = try #require(try engine.layerStack(of: id).last)
+        let path = try engine.driver.get(top.cacheID)
+        defer { try? engine.driver.put(top.cacheID) }
+        var entries = try TreeSnapshot(path).entries
+        entries["."] = nil
+        return entries.mapValues { $0.replacingOccurrences(of: #" nlink=\d+"#, with: "", options: .regularExpression) }
+    }
+
+    @Test("every fixture loads and reads identically under every driver", arguments: ["whiteout+links.tar", "base.tar", "many-layers.tar"])
+    func fixturesReadIdentically(_ archive: String) throws {
+        var views: [String: [String: [String: String]]] = [:]
+        for driver in conformingDrivers {
+            let scratch = try TemporaryDirectory("conformance-\(driver)")
+            let engine = try openEngine(driver, scratch)
+            #expect(engine.driver.name == driver)
+            let ids = try engine.load(path: Fixtures.path(archive), with: engine.makeLoader())
+            var perImage: [String: [String: String]] = [:]
+            for id in ids { perImage[id.description] = try snapshot(of: id.description, in: engine) }
+            views[driver] = perImage
+        }
+        let reference = try #require(views["vfs"])
+        for driver in conformingDrivers.dropFirst() {
+            for (image, expected) in reference {
+                let actual = try #require(views[driver]?[image])
+                #expect(actual == expected, "\(driver) \(image): \(Self.difference(expected, actual))")
+            }
+        }
+        if archive == "whiteout+links.tar", let whiteout = reference["sha256:7f3e179404ad50882bd2f1264c4a03e26542ce19a6fde7921d45ff6ccc36d8f5"] {
+            #expect(whiteout["etc/motd"] == nil, "the whiteout hides /etc/motd")
+            #expect(whiteout.keys.filter { $0.hasPrefix("var/lib/app/") }.sorted() == ["var/lib/app/c.txt"], "the opaque directory hides the lower files")
+        }
+    }
+
+    @Test("special files survive: hard links, symlinks, xattrs, owners, setuid, times, devices, FIFOs", arguments: conformingDrivers)
+    func specialFiles(_ driverName: String) throws {
+        let scratch = try TemporaryDirectory("special-\(driverName)")
+        let engine = try openEngine(driverName, scratch)
+        let tar = try layerTar([
+            entry("bin/", TarHeader.directoryFlag),
+            file("bin/tool", "#!/bin/sh\n", mode: 0o4755),
+            entry("bin/tool-link", TarHeader.hardLinkFlag, mode: 0o4755) { $0.linkName = "bin/tool" },
+            entry("bin/relative", TarHeader.symbolicLinkFlag, mode: 0o777) { $0.linkName = "tool" },
+            entry("bin/absolute", TarHeader.symbolicLinkFlag, mode: 0o777) { $0.linkName = "/etc/passwd" },
+            entry("tmp/", TarHeader.directoryFlag, mode: 0o1777),
+            file("owned", "data") ,
+            entry("dev/", TarHeader.directoryFlag),
+            entry("dev/null", TarHeader.characterDeviceFlag, mode: 0o666) { $0.deviceMajor = 1; $0.deviceMinor = 3 },
+            entry("dev/loop9", TarHeader.blockDeviceFlag, mode: 0o660) { $0.deviceMajor = 7; $0.deviceMinor = 9 },
+            entry("fifo", TarHeader.fifoFlag, mode: 0o640),
+            {
+                var (header, data) = file("xattrs", "x")
+                header.xattrs = ["user.comment": Array("kept".utf8), "security.capability": [1, 0, 0, 2, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]]
+                header.uid = 1234
+                header.gid = 5678
+                header.modificationTime = TarTime(seconds: 1_234_567_890, nanoseconds: 5)
+                return (header, data)
+            }(),
+        ])
+        let layer = try engine.layers.register(MemorySource(tar), parent: nil).layer
+        let child = try engine.layers.register(MemorySource(try layerTar([file("added", "on top")])), parent: layer.chainID).layer
+        for record in [layer, child] {
+            let root = try engine.driver.get(record.cacheID)
+            defer { try? engine.driver.put(record.cacheID) }
+            var st = stat()
+            #expect(lstat(root + "/bin/tool", &st) == 0 && st.st_mode & 0o7777 == 0o4755 && st.st_nlink == 2)
+            var linked = stat()
+            #expect(lstat(root + "/bin/tool-link", &linked) == 0 && linked.st_ino == st.st_ino)
+            #expect(try FileManager.default.destinationOfSymbolicLink(atPath: root + "/bin/absolute") == "/etc/passwd")
+            #expect(lstat(root + "/tmp", &st) == 0 && st.st_mode & 0o7777 == 0o1777)
+            #expect(lstat(root + "/dev/null", &st) == 0 && st.st_mode & S_IFMT == S_IFCHR && st.st_rdev == makedevice(1, 3))
+            #expect(lstat(root + "/dev/loop9", &st) == 0 && st.st_mode & S_IFMT == S_IFBLK)
+            #expect(lstat(root + "/fifo", &st) == 0 && st.st_mode & S_IFMT == S_IFIFO && st.st_mode & 0o777 == 0o640)
+            #expect(lstat(root + "/xattrs", &st) == 0 && st.st_uid == 1234 && st.st_gid == 5678)
+            #expect(st.st_mtim.tv_sec == 1_234_567_890 && st.st_mtim.tv_nsec == 5)
+            let handle = try FileDescriptor.open(root + "/xattrs", O_RDONLY)
+            #expect(try handle.extendedAttribute("user.comment") == Array("kept".utf8))
+            #expect(try handle.extendedAttribute("security.capability") != nil)
+        }
+        let top = try engine.driver.get(child.cacheID)
+        #expect(FileManager.default.fileExists(atPath: top + "/added"))
+        try engine.driver.put(child.cacheID)
+    }
+
+    @Test("chains of 1, 2 and 40 layers stack, each layer replacing the last one's file", arguments: conformingDrivers)
+    func chains(_ driverName: String) throws {
+        for depth in [1, 2, 40] {
+            let scratch = try TemporaryDirectory("chain-\(driverName)")
+            let engine = try openEngine(driverName, scratch)
+            var parent: ChainID?
+            var records: [ChainID] = []
+            for level in 0..<depth {
+                var entries = [file("level-\(level)", "\(level)\n")]
+                if level > 0 { entries.append(file(".wh.level-\(level - 1)", "")) }
+                let record = try engine.layers.register(MemorySource(try layerTar(entries)), parent: parent).layer
+                parent = record.chainID
+                records.append(record.chainID)
+            }
+            let top = try engine.layers.requireLayer(parent!)
+            let path = try engine.driver.get(top.cacheID)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: path) == ["level-\(depth - 1)"], "depth \(depth)")
+            try engine.driver.put(top.cacheID)
+            for chainID in records.reversed() {
+                try engine.layers.remove(try engine.layers.requireLayer(chainID))
+            }
+            #expect(try engine.driver.layerIDs() == [])
+        }
+    }
+
+    @Test("get and put are reference counted, and a mounted layer cannot be removed")
+    func referenceCounting() throws {
+        let scratch = try TemporaryDirectory("refcount")
+        let engine = try openEngine("overlay2", scratch)
+        let base = try engine.layers.register(MemorySource(try layerTar([file("a", "a")])), parent: nil).layer
+        let top = try engine.layers.register(MemorySource(try layerTar([file("b", "b")])), parent: base.chainID).layer
+        let driver = try #require(engine.driver as? Overlay2Driver)
+        let first = try driver.get(top.cacheID)
+        let second = try driver.get(top.cacheID)
+        #expect(first == second)
+        #expect(driver.referenceCount(top.cacheID) == 2)
+        try driver.put(top.cacheID)
+        #expect(Self.mounted(first))
+        let refused = #expect(throws: StowageError.self) { try driver.remove(top.cacheID) }
+        #expect(refused?.message.contains("is mounted") == true)
+        try driver.put(top.cacheID)
+        #expect(!Self.mounted(first))
+        try driver.remove(top.cacheID)
+        #expect(!driver.exists(top.cacheID))
+    }
+
+    @Test("more than 128 lower layers are refused clearly")
+    func depthLimit() throws {
+        let scratch = try TemporaryDirectory("depth")
+        let driver = try Overlay2Driver(dataRoot: scratch.join("root"))
+        var parent: LayerCacheID?
+        for _ in 0...Overlay2Driver.maximumDepth {
+            let id = LayerCacheID.random()
+            try driver.create(id, parent: parent)
+            parent = id
+        }
+        let error = #expect(throws: StowageError.self) { try driver.create(LayerCacheID.random(), parent: parent) }
+        #expect(error?.message.contains("max depth exceeded") == true)
+        #expect(Self.mounted(scratch.path) == false)
+    }
+
+    private static func mounted(_ path: String) -> Bool {
+        ((try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? "").contains(" \(path) ")
+    }
+
+    private static func difference(_ expected: [String: String], _ actual: [String: String]) -> String {
+        Set(expected.keys).union(actual.keys).sorted().compactMap { key in
+            expected[key] == actual[key] ? nil : "\(key): \(expected[key] ?? "absent") vs \(actual[key] ?? "absent")"
+        }.prefix(10).joined(separator: "\n")
+    }
+}
+
+private func makedevice(_ major: UInt32, _ minor: UInt32) -> UInt64 {
+    (UInt64(major & 0xfffff000) << 32) | (UInt64(major & 0xfff) << 8) | (UInt64(minor & 0xffffff00) << 12) | UInt64(minor & 0xff)
+}
