@@ -63,10 +63,10 @@ final class DataRoot {
 struct ImageLoadTests {
     static let dockerArchives = ["base", "whiteout", "links", "many-layers"]
 
-    @Test("IDs, tags, layers, chain IDs and history agree with what Docker reported", arguments: dockerArchives)
-    func agreesWithDocker(_ name: String) throws {
+    @Test("IDs, tags, layers, chain IDs and history agree with what Docker reported", arguments: dockerArchives, ["vfs", "overlay2"])
+    func agreesWithDocker(_ name: String, _ driver: String) throws {
         let expected = try Fixtures.expected(name)
-        let root = try DataRoot()
+        let root = try DataRoot(driver: driver)
         let loaded = try root.succeed(["load", "-i", Fixtures.path(name + ".tar")])
         #expect(loaded == expected.repoTags.map { "Loaded image: \($0)\n" }.joined())
 
@@ -75,7 +75,7 @@ struct ImageLoadTests {
         #expect(object["Id"] as? String == expected.imageID)
         #expect(object["RepoTags"] as? [String] == expected.repoTags)
         #expect((object["RootFS"] as? [String: Any])?["Layers"] as? [String] == expected.diffIDs)
-        #expect((object["GraphDriver"] as? [String: Any])?["Name"] as? String == "vfs")
+        #expect((object["GraphDriver"] as? [String: Any])?["Name"] as? String == driver)
         #expect(try root.layerDirectories() == expected.chainIDs.map { String($0.dropFirst(7)) }.sorted())
 
         let history = try root.succeed(["history", "--no-trunc", "--human=false",

@@ -96,9 +96,9 @@ struct RobustnessTests {
     }
 
     @Test("a load killed at any step leaves a root the next command makes consistent, and loading again works",
-          arguments: ["layer-applied", "layers-stored", "image-stored", "references-staged"])
-    func crash(_ point: String) throws {
-        let root = try DataRoot()
+          arguments: ["layer-applied", "layers-stored", "image-stored", "references-staged"], ["vfs", "overlay2"])
+    func crash(_ point: String, _ driver: String) throws {
+        let root = try DataRoot(driver: driver)
         try root.succeed(["load", "-i", Fixtures.path("whiteout.tar")])
         let killed = try root.run(["load", "-i", Fixtures.path("links.tar")], environment: ["STOWAGE_TEST_CRASH_AT": point])
         #expect(killed.status == SIGKILL, "the load was not killed at \(point)")
@@ -120,10 +120,11 @@ struct RobustnessTests {
         #expect(try root.layerDirectories().count == 4)
     }
 
-    @Test("two processes loading images that share a base at once both finish, the base stored once")
-    func concurrentLoads() throws {
+    @Test("two processes loading images that share a base at once both finish, the base stored once",
+          arguments: ["vfs", "overlay2"])
+    func concurrentLoads(_ driver: String) throws {
         for _ in 0..<3 {
-            let root = try DataRoot()
+            let root = try DataRoot(driver: driver)
             let binary = try stowageBinary()
             let processes = ["whiteout.tar", "links.tar"].map { archive -> Process in
                 let process = Process()
