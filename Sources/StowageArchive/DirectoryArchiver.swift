@@ -10,6 +10,12 @@ public struct ArchiveResult: Sendable, Equatable {
     public let byteCount: Int64
     /// Sum of the entries' sizes: what Docker stores as a layer's `size`.
     public let contentSize: Int64
+
+    public init(diffID: DiffID, byteCount: Int64, contentSize: Int64) {
+        self.diffID = diffID
+        self.byteCount = byteCount
+        self.contentSize = contentSize
+    }
 }
 
 /// Writes a whole directory as an uncompressed layer tar: the reverse of `LayerApplier`.

@@ -30,10 +30,33 @@ public protocol GraphDriver: AnyObject {
     func metadata(_ id: LayerCacheID) throws -> [String: String]?
 }
 
-/// A driver that applies layer diffs itself (every driver here does; Docker's naive fallback
-/// is `get`, apply, `put`).
+/// A driver that applies layer diffs and reads them back (every driver here does).
 public protocol DiffApplyingDriver: GraphDriver {
     /// Applies a layer stream to the newly created layer `id`, returning what the pass computed.
     func applyDiff(_ id: LayerCacheID, from stream: ByteSource, options: ApplyOptions,
                    tarSplit: TarSplitWriter?) throws -> LayerApplyResult
+    /// What `id` changes against `parent`, as `docker diff` lists it.
+    func changes(_ id: LayerCacheID, parent: LayerCacheID?) throws -> [Change]
+    /// `id`'s changes against `parent` as a layer tar.
+    func diff(_ id: LayerCacheID, parent: LayerCacheID?, to sink: ByteSink) throws -> ArchiveResult
+}
+
+extension DiffApplyingDriver {
+    /// The naive way: both stacks mounted and compared (`NaiveDiff`).
+    public func changes(_ id: LayerCacheID, parent: LayerCacheID?) throws -> [Change] {
+        try withMounts(id, parent) { try NaiveDiff.changes(layer: $0, parent: $1) }
+    }
+
+    public func diff(_ id: LayerCacheID, parent: LayerCacheID?, to sink: ByteSink) throws -> ArchiveResult {
+        try withMounts(id, parent) { try NaiveDiff.export(layer: $0, parent: $1, to: sink) }
+    }
+
+    /// Runs `body` with the paths of `id` and `parent` (if any), releasing them after.
+    func withMounts<T>(_ id: LayerCacheID, _ parent: LayerCacheID?, _ body: (String, String?) throws -> T) throws -> T {
+        let layer = try get(id)
+        defer { try? put(id) }
+        let parentPath = try parent.map { try get($0) }
+        defer { if let parent { try? put(parent) } }
+        return try body(layer, parentPath)
+    }
 }

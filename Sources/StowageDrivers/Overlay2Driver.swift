@@ -194,6 +194,24 @@ public final class Overlay2Driver: DiffApplyingDriver {
         return try LayerApplier.apply(from: stream, into: diffPath(of: id), options: overlay, tarSplit: tarSplit)
     }
 
+    /// Native diff: the upper directory is the diff, whiteouts converted back to tar form.
+    /// Falls back to the naive diff where the kernel may redirect directories.
+    public func diff(_ id: LayerCacheID, parent: LayerCacheID?, to sink: ByteSink) throws -> ArchiveResult {
+        guard Self.nativeDiffSupported, parent == nil || parent.map(isParent(of: id)) == true else {
+            return try withMounts(id, parent) { try NaiveDiff.export(layer: $0, parent: $1, to: sink) }
+        }
+        return try DirectoryArchiver.archive(diffPath(of: id), to: sink, whiteoutFormat: .overlay)
+    }
+
+    /// Whether `parent` is the layer directly below `id` (native diff needs it).
+    private func isParent(of id: LayerCacheID) -> (LayerCacheID) -> Bool {
+        { parent in
+            guard let lower = FileDescriptor.readText(self.directory(of: id) + "/lower"),
+                  let link = FileDescriptor.readText(self.directory(of: parent) + "/link") else { return false }
+            return lower.split(separator: ":").first.map(String.init) == "l/" + link
+        }
+    }
+
     // MARK: - Kernel features
 
     /// Whether the kernel's overlay takes `index=off` (Docker passes it when it can).
