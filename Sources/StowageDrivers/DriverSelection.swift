@@ -71,6 +71,8 @@ public enum DriverSelection {
             return try VFSDriver(dataRoot: dataRoot)
         case "overlay2":
             return try Overlay2Driver(dataRoot: dataRoot)
+        case "fuse-overlayfs":
+            return try Overlay2Driver(dataRoot: dataRoot, mounter: .fuse)
         case "aufs":
             throw StowageError(.unsupported, "driver not supported: AUFS was not found in /proc/filesystems; use overlay2 or vfs")
         case "devicemapper":
@@ -84,12 +86,7 @@ public enum DriverSelection {
                 ? "driver not supported: zfs is not available in this build of stowage; use overlay2 or vfs"
                 : "driver not supported: zfs was not found in /proc/filesystems (no zfs module); use overlay2 or vfs")
         case "btrfs":
-            try FileDescriptor.ensureDirectory(dataRoot, mode: 0o711)
-            let backing = try BackingFileSystem.name(of: dataRoot)
-            guard backing == "btrfs" else {
-                throw StowageError(.unsupported, "prerequisites for driver not satisfied (wrong filesystem?): \(dataRoot) is on \(backing), btrfs needs a btrfs filesystem; use overlay2 or vfs")
-            }
-            throw StowageError(.unsupported, "driver not supported: btrfs is not available in this build of stowage; use overlay2 or vfs")
+            return try BtrfsDriver(dataRoot: dataRoot)
         default:
             throw StowageError(.unsupported, "driver not supported: \(name) is not available in this build of stowage; use overlay2 or vfs")
         }

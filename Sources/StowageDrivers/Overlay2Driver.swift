@@ -19,9 +19,19 @@ import StowageTar
 ///
 /// Diffs are applied straight into `diff/` with overlay whiteouts (0/0 character devices,
 /// `trusted.overlay.opaque`), and read back from it (native diff).
+///
+/// The fuse-overlayfs driver is the same in `fuse-overlayfs/`, mounted by the
+/// `fuse-overlayfs` program instead of the kernel (where kernel overlay cannot be used).
 public final class Overlay2Driver: DiffApplyingDriver {
-    public let name = "overlay2"
+    /// Who mounts the stacks.
+    public enum Mounter: Sendable {
+        case kernel
+        case fuse
+    }
+
+    public let name: String
     public let home: String
+    public let mounter: Mounter
     /// Docker's limit on the depth of a stack.
     public static let maximumDepth = 128
     private var linkDirectory: String { home + "/l" }
@@ -29,9 +39,14 @@ public final class Overlay2Driver: DiffApplyingDriver {
     private var mounts: [LayerCacheID: Int] = [:]
 
     /// Opens the driver's home below `dataRoot`, after checking the kernel can do overlay here.
-    public init(dataRoot: String) throws {
-        home = dataRoot + "/overlay2"
-        try Self.checkSupport(dataRoot: dataRoot)
+    public init(dataRoot: String, mounter: Mounter = .kernel) throws {
+        self.mounter = mounter
+        name = mounter == .kernel ? "overlay2" : "fuse-overlayfs"
+        home = dataRoot + "/" + name
+        switch mounter {
+        case .kernel: try Self.checkSupport(dataRoot: dataRoot)
+        case .fuse: try Self.checkFuseSupport()
+        }
         try FileDescriptor.ensureDirectory(home, mode: 0o710)
         try FileDescriptor.ensureDirectory(linkDirectory, mode: 0o700)
     }
@@ -49,6 +64,15 @@ public final class Overlay2Driver: DiffApplyingDriver {
         }
         guard try BackingFileSystem.supportsDType(at: dataRoot) else {
             throw StowageError(.unsupported, "driver not supported: the backing filesystem of \(dataRoot) does not support d_type; use the vfs driver")
+        }
+    }
+
+    static func checkFuseSupport() throws {
+        guard Subprocess.exists("fuse-overlayfs") else {
+            throw StowageError(.unsupported, "driver not supported: fuse-overlayfs is not installed (apt-get install -y fuse-overlayfs)")
+        }
+        guard FileDescriptor.exists("/dev/fuse") else {
+            throw StowageError(.unsupported, "driver not supported: /dev/fuse is missing; load the fuse module or use vfs")
         }
     }
 
@@ -132,14 +156,29 @@ public final class Overlay2Driver: DiffApplyingDriver {
             let relative = committed
                 ? "lowerdir=\(id.rawValue)/diff:\(lower)"
                 : "lowerdir=\(lower),upperdir=\(id.rawValue)/diff,workdir=\(id.rawValue)/work"
-            let options = (Self.indexOffSupported ? "index=off," : "") + relative
-            guard options.utf8.count < 4096 else {
-                throw StowageError(.limitExceeded, "overlay2 mount options for \(id) exceed a page (\(options.utf8.count) bytes)")
-            }
-            let status = stowage_mount_overlay_from(home, merged, options)
-            guard status == 0 else {
-                throw StowageError(.ioFailure, "cannot mount overlay2 layer \(id) on \(merged)",
-                                   underlying: SystemError("mount overlay", path: merged, errno: status))
+            switch mounter {
+            case .kernel:
+                let options = (Self.indexOffSupported ? "index=off," : "") + relative
+                guard options.utf8.count < 4096 else {
+                    throw StowageError(.limitExceeded, "overlay2 mount options for \(id) exceed a page (\(options.utf8.count) bytes)")
+                }
+                let status = stowage_mount_overlay_from(home, merged, options)
+                guard status == 0 else {
+                    throw StowageError(.ioFailure, "cannot mount overlay2 layer \(id) on \(merged)",
+                                       underlying: SystemError("mount overlay", path: merged, errno: status))
+                }
+            case .fuse:
+                // fuse-overlayfs takes absolute paths; it has no page limit on its options.
+                let absolute = relative.split(separator: ",").map { option -> String in
+                    let parts = option.split(separator: "=", maxSplits: 1)
+                    let paths = parts[1].split(separator: ":").map { home + "/" + $0 }
+                    return parts[0] + "=" + paths.joined(separator: ":")
+                }.joined(separator: ",")
+                do {
+                    try Subprocess.run(["fuse-overlayfs", "-o", absolute, merged])
+                } catch {
+                    throw StowageError(.ioFailure, "cannot mount fuse-overlayfs layer \(id) on \(merged)", underlying: error)
+                }
             }
         }
         mounts[id] = 1
@@ -155,7 +194,7 @@ public final class Overlay2Driver: DiffApplyingDriver {
         mounts[id] = nil
         let merged = mergedPath(of: id)
         if stowage_umount(merged, 0) != 0, errno != EINVAL, errno != ENOENT {
-            throw StowageError(.ioFailure, "cannot unmount overlay2 layer \(id)", underlying: SystemError("umount", path: merged, errno: errno))
+            throw StowageError(.ioFailure, "cannot unmount \(name) layer \(id)", underlying: SystemError("umount", path: merged, errno: errno))
         }
     }
 
@@ -165,7 +204,8 @@ public final class Overlay2Driver: DiffApplyingDriver {
     // MARK: - Status and metadata
 
     public func status() throws -> [(String, String)] {
-        [("Backing Filesystem", try BackingFileSystem.name(of: home)),
+        guard mounter == .kernel else { return [] }
+        return [("Backing Filesystem", try BackingFileSystem.name(of: home)),
          ("Supports d_type", String(try BackingFileSystem.supportsDType(at: home))),
          ("Native Overlay Diff", String(Self.nativeDiffSupported)),
          ("userxattr", "false")]
@@ -197,7 +237,7 @@ public final class Overlay2Driver: DiffApplyingDriver {
     /// Native diff: the upper directory is the diff, whiteouts converted back to tar form.
     /// Falls back to the naive diff where the kernel may redirect directories.
     public func diff(_ id: LayerCacheID, parent: LayerCacheID?, to sink: ByteSink) throws -> ArchiveResult {
-        guard Self.nativeDiffSupported, parent == nil || parent.map(isParent(of: id)) == true else {
+        guard mounter == .kernel, Self.nativeDiffSupported, parent == nil || parent.map(isParent(of: id)) == true else {
             return try withMounts(id, parent) { try NaiveDiff.export(layer: $0, parent: $1, to: sink) }
         }
         return try DirectoryArchiver.archive(diffPath(of: id), to: sink, whiteoutFormat: .overlay)

@@ -9,7 +9,24 @@ import StowageTestSupport
 import Testing
 
 /// The drivers that work on this machine; every test here runs against each.
-let conformingDrivers = ["vfs", "overlay2"]
+let conformingDrivers = ["vfs", "overlay2", "btrfs", "fuse-overlayfs"]
+
+/// A data root where `driver` can work: btrfs gets a loop-mounted btrfs filesystem.
+final class DriverEnvironment {
+    let scratch: TemporaryDirectory
+    let filesystem: LoopFileSystem?
+    let dataRoot: String
+
+    init(_ driver: String) throws {
+        scratch = try TemporaryDirectory("driver-\(driver)")
+        filesystem = driver == "btrfs" ? try LoopFileSystem(type: "btrfs") : nil
+        dataRoot = (filesystem?.mountPoint ?? scratch.path) + "/root"
+    }
+
+    func engine(_ driver: String) throws -> Engine {
+        try Engine(EngineConfiguration(dataRoot: dataRoot, storageDriver: driver))
+    }
+}
 
 /// A layer tar built in the test.
 private func layerTar(_ entries: [(TarHeader, [UInt8])]) throws -> [UInt8] {
@@ -41,9 +58,6 @@ private func entry(_ name: String, _ flag: UInt8, mode: Int64 = 0o755, _ configu
 
 @Suite("One conformance suite for every storage driver", .serialized)
 struct DriverConformanceTests {
-    private func openEngine(_ driver: String, _ scratch: TemporaryDirectory) throws -> Engine {
-        try Engine(EngineConfiguration(dataRoot: scratch.join("root"), storageDriver: driver))
-    }
 
     /// What a mounted image looks like: every path's type, mode, owner, size, content digest,
     /// link target and times.
@@ -61,13 +75,14 @@ struct DriverConformanceTests {
     func fixturesReadIdentically(_ archive: String) throws {
         var views: [String: [String: [String: String]]] = [:]
         for driver in conformingDrivers {
-            let scratch = try TemporaryDirectory("conformance-\(driver)")
-            let engine = try openEngine(driver, scratch)
+            let environment = try DriverEnvironment(driver)
+            let engine = try environment.engine(driver)
             #expect(engine.driver.name == driver)
             let ids = try engine.load(path: Fixtures.path(archive), with: engine.makeLoader())
             var perImage: [String: [String: String]] = [:]
             for id in ids { perImage[id.description] = try snapshot(of: id.description, in: engine) }
             views[driver] = perImage
+            withExtendedLifetime(environment) {}
         }
         let reference = try #require(views["vfs"])
         for driver in conformingDrivers.dropFirst() {
@@ -84,8 +99,9 @@ struct DriverConformanceTests {
 
     @Test("special files survive: hard links, symlinks, xattrs, owners, setuid, times, devices, FIFOs", arguments: conformingDrivers)
     func specialFiles(_ driverName: String) throws {
-        let scratch = try TemporaryDirectory("special-\(driverName)")
-        let engine = try openEngine(driverName, scratch)
+        let environment = try DriverEnvironment(driverName)
+        let engine = try environment.engine(driverName)
+        defer { withExtendedLifetime(environment) {} }
         let tar = try layerTar([
             entry("bin/", TarHeader.directoryFlag),
             file("bin/tool", "#!/bin/sh\n", mode: 0o4755),
@@ -135,8 +151,9 @@ struct DriverConformanceTests {
     @Test("chains of 1, 2 and 40 layers stack, each layer replacing the last one's file", arguments: conformingDrivers)
     func chains(_ driverName: String) throws {
         for depth in [1, 2, 40] {
-            let scratch = try TemporaryDirectory("chain-\(driverName)")
-            let engine = try openEngine(driverName, scratch)
+            let environment = try DriverEnvironment(driverName)
+            let engine = try environment.engine(driverName)
+            defer { withExtendedLifetime(environment) {} }
             var parent: ChainID?
             var records: [ChainID] = []
             for level in 0..<depth {
@@ -159,8 +176,9 @@ struct DriverConformanceTests {
 
     @Test("changes follow docker diff's conventions, and diff then apply gives the same diff_id", arguments: conformingDrivers)
     func diffRoundTrip(_ driverName: String) throws {
-        let scratch = try TemporaryDirectory("diff-\(driverName)")
-        let engine = try openEngine(driverName, scratch)
+        let environment = try DriverEnvironment(driverName)
+        let engine = try environment.engine(driverName)
+        defer { withExtendedLifetime(environment) {} }
         let base = try engine.layers.register(MemorySource(try layerTar([
             entry("etc/", TarHeader.directoryFlag), file("etc/motd", "hello\n"), file("etc/passwd", "root\n"),
             entry("app/", TarHeader.directoryFlag), file("app/a.txt", "a"), file("app/b.txt", "b"),
@@ -194,10 +212,11 @@ struct DriverConformanceTests {
         try engine.driver.put(again.cacheID)
     }
 
-    @Test("get and put are reference counted, and a mounted layer cannot be removed")
-    func referenceCounting() throws {
-        let scratch = try TemporaryDirectory("refcount")
-        let engine = try openEngine("overlay2", scratch)
+    @Test("get and put are reference counted, and a mounted layer cannot be removed", arguments: ["overlay2", "fuse-overlayfs"])
+    func referenceCounting(_ driverName: String) throws {
+        let environment = try DriverEnvironment(driverName)
+        let engine = try environment.engine(driverName)
+        defer { withExtendedLifetime(environment) {} }
         let base = try engine.layers.register(MemorySource(try layerTar([file("a", "a")])), parent: nil).layer
         let top = try engine.layers.register(MemorySource(try layerTar([file("b", "b")])), parent: base.chainID).layer
         let driver = try #require(engine.driver as? Overlay2Driver)
