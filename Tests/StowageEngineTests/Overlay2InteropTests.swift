@@ -44,6 +44,18 @@ struct Overlay2InteropTests {
 
         let engine = try DockerEngine(storageDriver: "overlay2", dataRoot: root.path)
         defer { engine.stop() }
+        // inspect's GraphDriver is what dockerd derives from the same layout.
+        for image in ["fixture/links", "fixture/whiteout"] {
+            let theirs = try engine.docker(["image", "inspect", image])
+            let ours = try root.succeed(["inspect", image])
+            let graphDriver = { (text: String) -> String in
+                let objects = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]]
+                let value = objects?.first?["GraphDriver"] ?? [:]
+                return String(decoding: (try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys])) ?? Data(), as: UTF8.self)
+            }
+            #expect(graphDriver(ours) == graphDriver(theirs), "\(image)")
+            #expect(graphDriver(ours).contains("LowerDir"))
+        }
         let listing = try engine.docker(["run", "--rm", "--network", "none", "fixture/links", "ls", "/data/links"])
         #expect(listing == "abs\nhard\nsoft\nt\n")
         #expect(try engine.docker(["run", "--rm", "--network", "none", "fixture/whiteout", "cat", "/var/lib/app/c.txt"]) == "new\n")
