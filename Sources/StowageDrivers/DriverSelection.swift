@@ -73,6 +73,8 @@ public enum DriverSelection {
             return try Overlay2Driver(dataRoot: dataRoot)
         case "fuse-overlayfs":
             return try Overlay2Driver(dataRoot: dataRoot, mounter: .fuse)
+        case "overlay":
+            return try OverlayDriver(dataRoot: dataRoot)
         case "aufs":
             throw StowageError(.unsupported, "driver not supported: AUFS was not found in /proc/filesystems; use overlay2 or vfs")
         case "devicemapper":

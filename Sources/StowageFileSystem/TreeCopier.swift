@@ -16,14 +16,22 @@ public struct TreeCopier {
     private var copiedInodes: [FileKey: String] = [:]
     private var directoryTimes: [(path: String, status: FileStatus)] = []
 
-    private init(root: FileDescriptor) { self.root = root }
+    /// Regular files are hard-linked to the source's instead of copied.
+    private let linkingFiles: Bool
+
+    private init(root: FileDescriptor, linkingFiles: Bool) {
+        self.root = root
+        self.linkingFiles = linkingFiles
+    }
 
     /// Copies everything inside `source` into `destination`, an existing empty directory
     /// that takes on the source directory's own metadata.
-    public static func copy(from source: String, to destination: String) throws {
+    /// - Parameter linkingFiles: hard-link regular files to the source's (same filesystem
+    ///   only), as the legacy overlay driver does; everything else is still copied.
+    public static func copy(from source: String, to destination: String, linkingFiles: Bool = false) throws {
         let from = try FileDescriptor.openDirectory(source)
         let to = try FileDescriptor.openDirectory(destination)
-        var copier = TreeCopier(root: to)
+        var copier = TreeCopier(root: to, linkingFiles: linkingFiles)
         try copier.copyChildren(of: from, into: to, path: "")
         try copier.copyMetadata(try from.status(), from: from, to: to)
         for entry in copier.directoryTimes.reversed() {
@@ -56,6 +64,9 @@ public struct TreeCopier {
             try copyMetadata(status, from: from, to: to)
             directoryTimes.append((path, status))
             return
+        case UInt32(S_IFREG) where linkingFiles:
+            try destination.makeHardLink(name, to: name, in: source)
+            return  // the same inode: its metadata is already right
         case UInt32(S_IFREG):
             let from = try source.openChildFile(name)
             let to = try destination.createFile(name, mode: 0o600)
