@@ -12,9 +12,13 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .customLong("config"), help: "Daemon configuration file (default: /etc/stowage/daemon.json).")
     var configPath: String?
 
+    @Option(name: .customLong("storage-opt"), help: "Storage driver option, such as btrfs.min_space=10G (repeatable).")
+    var storageOptions: [String] = []
+
     /// Opens the engine on the configured data root.
     func openEngine() throws -> Engine {
-        let engine = try Engine(EngineConfiguration.load(path: configPath, dataRoot: dataRoot, storageDriver: storageDriver))
+        let engine = try Engine(EngineConfiguration.load(path: configPath, dataRoot: dataRoot, storageDriver: storageDriver,
+                                                         storageOptions: storageOptions))
         var standardError = StandardErrorStream()
         for warning in engine.warnings { print(warning, to: &standardError) }
         return engine

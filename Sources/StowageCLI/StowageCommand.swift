@@ -16,7 +16,7 @@ public struct StowageCommand: ParsableCommand {
         main(movingGlobalOptions(arguments))
     }
 
-    static let globalOptionsWithValue: Set<String> = ["--data-root", "--storage-driver", "-s", "--config"]
+    static let globalOptionsWithValue: Set<String> = ["--data-root", "--storage-driver", "-s", "--config", "--storage-opt"]
 
     static func movingGlobalOptions(_ arguments: [String]) -> [String] {
         var leading: [String] = []

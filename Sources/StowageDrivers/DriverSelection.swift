@@ -20,7 +20,7 @@ public enum DriverSelection {
         public let warnings: [String]
     }
 
-    public static func open(dataRoot: String, requested: String?) throws -> Choice {
+    public static func open(dataRoot: String, requested: String?, options: [String] = []) throws -> Choice {
         let prior = priorDrivers(in: dataRoot)
         if let requested {
             guard known.contains(requested) else {
@@ -31,19 +31,19 @@ public enum DriverSelection {
             let warnings = others.map {
                 "WARNING: \(dataRoot) also holds data of the \($0) storage driver; its images are not shown while \(requested) is in use"
             }
-            return Choice(driver: try make(requested, dataRoot: dataRoot), warnings: warnings)
+            return Choice(driver: try make(requested, dataRoot: dataRoot, options: options), warnings: warnings)
         }
         if prior.count > 1 {
             throw StowageError(.invalidArgument,
                                "\(dataRoot) contains several valid storage drivers: \(prior.joined(separator: ", ")); choose one with --storage-driver")
         }
         if let existing = prior.first {
-            return Choice(driver: try make(existing, dataRoot: dataRoot), warnings: [])
+            return Choice(driver: try make(existing, dataRoot: dataRoot, options: options), warnings: [])
         }
         var reasons: [String] = []
         for name in priority {
             do {
-                return Choice(driver: try make(name, dataRoot: dataRoot), warnings: [])
+                return Choice(driver: try make(name, dataRoot: dataRoot, options: options), warnings: [])
             } catch let error as StowageError where error.code == .unsupported {
                 reasons.append("\(name): \(error.message)")
             }
@@ -65,11 +65,13 @@ public enum DriverSelection {
     }
 
     /// Opens driver `name`, or says precisely why it cannot work here.
-    static func make(_ name: String, dataRoot: String) throws -> any DiffApplyingDriver {
+    static func make(_ name: String, dataRoot: String, options: [String]) throws -> any DiffApplyingDriver {
+        let settings = try StorageOptions(options, driver: name)
         switch name {
         case "vfs":
             return try VFSDriver(dataRoot: dataRoot)
         case "overlay2":
+            if settings.overlaySize != nil { try Overlay2Driver.checkQuotaSupport(dataRoot: dataRoot) }
             return try Overlay2Driver(dataRoot: dataRoot)
         case "fuse-overlayfs":
             return try Overlay2Driver(dataRoot: dataRoot, mounter: .fuse)
@@ -88,7 +90,7 @@ public enum DriverSelection {
                 ? "driver not supported: zfs is not available in this build of stowage; use overlay2 or vfs"
                 : "driver not supported: zfs was not found in /proc/filesystems (no zfs module); use overlay2 or vfs")
         case "btrfs":
-            return try BtrfsDriver(dataRoot: dataRoot)
+            return try BtrfsDriver(dataRoot: dataRoot, minimumFreeSpace: settings.btrfsMinimumSpace)
         default:
             throw StowageError(.unsupported, "driver not supported: \(name) is not available in this build of stowage; use overlay2 or vfs")
         }

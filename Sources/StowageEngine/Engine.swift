@@ -37,7 +37,8 @@ public final class Engine {
         let exclusive = try lock.tryLock(exclusive: true)
         if !exclusive { try lock.lock(exclusive: false) }
 
-        let choice = try DriverSelection.open(dataRoot: root, requested: configuration.storageDriver)
+        let choice = try DriverSelection.open(dataRoot: root, requested: configuration.storageDriver,
+                                              options: configuration.storageOptions)
         driver = choice.driver
         warnings = choice.warnings
         metadataRoot = root + "/image/" + driver.name

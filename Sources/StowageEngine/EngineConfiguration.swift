@@ -35,7 +35,7 @@ public struct EngineConfiguration: Sendable {
     }
 
     /// Reads `path` (a missing file at the default path is fine), then applies the flags.
-    public static func load(path: String?, dataRoot: String?, storageDriver: String?) throws -> EngineConfiguration {
+    public static func load(path: String?, dataRoot: String?, storageDriver: String?, storageOptions: [String] = []) throws -> EngineConfiguration {
         var configuration = EngineConfiguration()
         let configPath = path ?? defaultConfigPath
         if let bytes = try readConfigFile(configPath, required: path != nil) {
@@ -51,6 +51,7 @@ public struct EngineConfiguration: Sendable {
         }
         if let dataRoot { configuration.dataRoot = dataRoot }
         if let storageDriver { configuration.storageDriver = storageDriver }
+        if !storageOptions.isEmpty { configuration.storageOptions = storageOptions }
         while configuration.dataRoot.count > 1, configuration.dataRoot.hasSuffix("/") { configuration.dataRoot.removeLast() }
         guard configuration.dataRoot.hasPrefix("/") else {
             throw StowageError(.invalidArgument, "data root \(configuration.dataRoot) must be an absolute path")

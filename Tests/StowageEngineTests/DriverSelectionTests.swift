@@ -55,6 +55,28 @@ struct DriverSelectionTests {
         #expect(lines.count == 1 && lines[0].hasPrefix("stowage: ") && lines[0].contains(message), "\(result.standardError)")
     }
 
+    @Test("storage options are checked against the driver and the filesystem")
+    func storageOptions() throws {
+        let scratch = try TemporaryDirectory("options")
+        let ext4 = try info(scratch.join("root"), ["--storage-driver", "overlay2", "--storage-opt", "overlay2.size=1G"])
+        #expect(ext4.status == 1 && ext4.standardError.contains("overlay2.size needs project quotas"), "\(ext4.standardError)")
+        let unknown = try info(scratch.join("root"), ["--storage-driver", "vfs", "--storage-opt", "overlay2.size=1G"])
+        #expect(unknown.status == 1 && unknown.standardError.contains("unknown option overlay2.size for the vfs storage driver"))
+
+        let xfs = try LoopFileSystem(type: "xfs", sizeMiB: 320)
+        let plain = try info(xfs.mountPoint + "/root", ["--storage-driver", "overlay2", "--storage-opt", "overlay2.size=1G"])
+        #expect(plain.status == 1 && plain.standardError.contains("without project quotas"), "\(plain.standardError)")
+
+        let btrfs = try LoopFileSystem(type: "btrfs", sizeMiB: 256)
+        let root = btrfs.mountPoint + "/root"
+        let tooFull = try runProcess([try stowageBinary(), "--data-root", root, "--storage-opt", "btrfs.min_space=100G",
+                                      "load", "-i", Fixtures.path("links.tar")])
+        #expect(tooFull.status == 1 && tooFull.standardError.contains("not enough free space"), "\(tooFull.standardError)")
+        let fits = try runProcess([try stowageBinary(), "--data-root", root, "--storage-opt", "btrfs.min_space=1M",
+                                   "load", "-i", Fixtures.path("links.tar")])
+        #expect(fits.status == 0, "\(fits.standardError)")
+    }
+
     @Test("a root keeps the driver it has data for; another driver hides its images until switching back")
     func switching() throws {
         let scratch = try TemporaryDirectory("switch")
