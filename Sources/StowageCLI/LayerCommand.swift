@@ -5,6 +5,7 @@ struct LayerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "layer",
         abstract: "Apply, digest, reassemble and archive single layers.",
-        subcommands: [LayerApplyCommand.self, LayerAssembleCommand.self, LayerArchiveCommand.self, LayerDigestCommand.self]
+        subcommands: [LayerApplyCommand.self, LayerAssembleCommand.self, LayerArchiveCommand.self, LayerDigestCommand.self,
+                      LayerProbeCommand.self]
     )
 }
