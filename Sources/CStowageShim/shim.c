@@ -149,3 +149,34 @@ int stowage_mount_overlay_from(const char *directory, const char *target, const 
     if (WIFEXITED(status)) return WEXITSTATUS(status);
     return EINTR;
 }
+
+#include <string.h>
+#include <linux/dqblk_xfs.h>
+#include <sys/quota.h>
+
+int stowage_get_project(int fd, unsigned int *project) {
+    struct fsxattr attributes;
+    if (ioctl(fd, FS_IOC_FSGETXATTR, &attributes) != 0) return -1;
+    *project = attributes.fsx_projid;
+    return 0;
+}
+
+int stowage_set_project(int fd, unsigned int project) {
+    struct fsxattr attributes;
+    if (ioctl(fd, FS_IOC_FSGETXATTR, &attributes) != 0) return -1;
+    attributes.fsx_projid = project;
+    attributes.fsx_xflags |= FS_XFLAG_PROJINHERIT;
+    return ioctl(fd, FS_IOC_FSSETXATTR, &attributes);
+}
+
+int stowage_set_project_limit(const char *device, unsigned int project, unsigned long long bytes) {
+    struct fs_disk_quota quota;
+    memset(&quota, 0, sizeof quota);
+    quota.d_version = FS_DQUOT_VERSION;
+    quota.d_id = project;
+    quota.d_flags = FS_PROJ_QUOTA;
+    quota.d_fieldmask = FS_DQ_BHARD | FS_DQ_BSOFT;
+    quota.d_blk_hardlimit = bytes / 512;
+    quota.d_blk_softlimit = bytes / 512;
+    return quotactl(QCMD(Q_XSETQLIM, PRJQUOTA), device, project, (caddr_t)&quota);
+}

@@ -22,7 +22,7 @@ struct LayerProbeCommand: ParsableCommand {
                 throw StowageError(.invalidArgument, "image \(image) has no layers")
             }
             let layer = LayerCacheID.random()
-            try engine.driver.create(layer, parent: top.cacheID)
+            try engine.driver.createWritable(layer, parent: top.cacheID)
             defer { try? engine.driver.remove(layer) }
             let root = try engine.driver.get(layer)
             defer { try? engine.driver.put(layer) }

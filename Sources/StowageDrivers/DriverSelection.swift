@@ -71,8 +71,7 @@ public enum DriverSelection {
         case "vfs":
             return try VFSDriver(dataRoot: dataRoot)
         case "overlay2":
-            if settings.overlaySize != nil { try Overlay2Driver.checkQuotaSupport(dataRoot: dataRoot) }
-            return try Overlay2Driver(dataRoot: dataRoot)
+            return try Overlay2Driver(dataRoot: dataRoot, writableLayerSize: settings.overlaySize)
         case "fuse-overlayfs":
             return try Overlay2Driver(dataRoot: dataRoot, mounter: .fuse)
         case "overlay":

@@ -14,6 +14,9 @@ public protocol GraphDriver: AnyObject {
 
     /// Creates layer `id` holding exactly its parent's files (nothing for a base layer).
     func create(_ id: LayerCacheID, parent: LayerCacheID?) throws
+    /// Creates a writable layer (a container's) on `parent`: as `create`, plus any size limit
+    /// the driver is configured with.
+    func createWritable(_ id: LayerCacheID, parent: LayerCacheID?) throws
     /// Removes layer `id` and everything in it. Removing a missing layer is not an error.
     func remove(_ id: LayerCacheID) throws
     /// The path of the layer's complete filesystem, mounting it if the driver stacks layers.
@@ -39,6 +42,12 @@ public protocol DiffApplyingDriver: GraphDriver {
     func changes(_ id: LayerCacheID, parent: LayerCacheID?) throws -> [Change]
     /// `id`'s changes against `parent` as a layer tar.
     func diff(_ id: LayerCacheID, parent: LayerCacheID?, to sink: ByteSink) throws -> ArchiveResult
+}
+
+extension GraphDriver {
+    public func createWritable(_ id: LayerCacheID, parent: LayerCacheID?) throws {
+        try create(id, parent: parent)
+    }
 }
 
 extension DiffApplyingDriver {

@@ -37,9 +37,12 @@ public final class Overlay2Driver: DiffApplyingDriver {
     private var linkDirectory: String { home + "/l" }
     /// Mounts this process made, with how many `get`s hold each.
     private var mounts: [LayerCacheID: Int] = [:]
+    /// `overlay2.size`: the limit of each writable layer, with the quotas that enforce it.
+    private let writableLimit: (bytes: Int64, quota: ProjectQuota)?
 
     /// Opens the driver's home below `dataRoot`, after checking the kernel can do overlay here.
-    public init(dataRoot: String, mounter: Mounter = .kernel) throws {
+    /// - Parameter writableLayerSize: `overlay2.size`; needs xfs with project quotas.
+    public init(dataRoot: String, mounter: Mounter = .kernel, writableLayerSize: Int64? = nil) throws {
         self.mounter = mounter
         name = mounter == .kernel ? "overlay2" : "fuse-overlayfs"
         home = dataRoot + "/" + name
@@ -48,7 +51,25 @@ public final class Overlay2Driver: DiffApplyingDriver {
         case .fuse: try Self.checkFuseSupport()
         }
         try FileDescriptor.ensureDirectory(home, mode: 0o710)
-        try FileDescriptor.ensureDirectory(linkDirectory, mode: 0o700)
+        try FileDescriptor.ensureDirectory(home + "/l", mode: 0o700)
+        if let writableLayerSize {
+            try Self.checkQuotaSupport(dataRoot: dataRoot)
+            writableLimit = (writableLayerSize, try ProjectQuota(home: home))
+        } else {
+            writableLimit = nil
+        }
+    }
+
+    /// A writable layer is limited to `overlay2.size` when set.
+    public func createWritable(_ id: LayerCacheID, parent: LayerCacheID?) throws {
+        try create(id, parent: parent)
+        guard let writableLimit else { return }
+        do {
+            try writableLimit.quota.limit(diffPath(of: id), to: writableLimit.bytes)
+        } catch {
+            try? remove(id)
+            throw StowageError(.ioFailure, "cannot limit overlay2 layer \(id) to \(writableLimit.bytes) bytes", underlying: error)
+        }
     }
 
     /// Refuses filesystems overlayfs cannot use as upper layers, as Docker does.

@@ -55,7 +55,6 @@ extension Overlay2Driver {
         guard options.contains("prjquota") || options.contains("pquota") else {
             throw StowageError(.unsupported, "storage option overlay2.size needs xfs mounted with pquota; \(dataRoot) is on xfs without project quotas")
         }
-        throw StowageError(.unsupported, "storage option overlay2.size is not available in this build of stowage yet (xfs project quotas are present)")
     }
 
     /// The mount and superblock options of the mount that holds `path` (the longest mount

@@ -63,3 +63,10 @@ int stowage_umount(const char *target, int flags);
 /// `directory`: a child process changes into `directory` and mounts, as Docker's mountFrom
 /// does, so that the options of deep stacks fit in a page. Returns 0, or the errno.
 int stowage_mount_overlay_from(const char *directory, const char *target, const char *options);
+
+/// XFS project quotas: gives the directory `fd` project `project`, inherited by what is
+/// created in it; reads a directory's project; sets a project's block limit, in bytes, on the
+/// filesystem of block device `device`.
+int stowage_set_project(int fd, unsigned int project);
+int stowage_get_project(int fd, unsigned int *project);
+int stowage_set_project_limit(const char *device, unsigned int project, unsigned long long bytes);
