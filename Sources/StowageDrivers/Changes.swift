@@ -85,6 +85,20 @@ public enum NaiveDiff {
         return oldCapability != newCapability
     }
 
+    /// The bytes of the regular files among `changes` (added or modified), hard links once.
+    public static func size(of changes: [Change], in layer: String) throws -> Int64 {
+        let root = try FileDescriptor.openDirectory(layer)
+        var seen: Set<[UInt64]> = []
+        var total: Int64 = 0
+        for change in changes where change.kind != .deleted {
+            let relative = String(change.path.dropFirst())
+            guard let status = try root.statusOfEntry(relative), status.isRegular,
+                  seen.insert([status.device, status.inode]).inserted else { continue }
+            total += status.size
+        }
+        return total
+    }
+
     /// Writes the changes of `layer` against `parent` as a layer tar: added and modified
     /// entries as they are in `layer`, deletions as `.wh.` entries (with a zero time, so that
     /// the same changes always give the same diff_id).

@@ -31,6 +31,8 @@ public protocol GraphDriver: AnyObject {
     func status() throws -> [(String, String)]
     /// `GraphDriver.Data` of `inspect`; nil when the driver has none (vfs).
     func metadata(_ id: LayerCacheID) throws -> [String: String]?
+    /// Releases everything this process still holds (mounts), as on shutdown.
+    func cleanup() throws
 }
 
 /// A driver that applies layer diffs and reads them back (every driver here does).
@@ -42,12 +44,16 @@ public protocol DiffApplyingDriver: GraphDriver {
     func changes(_ id: LayerCacheID, parent: LayerCacheID?) throws -> [Change]
     /// `id`'s changes against `parent` as a layer tar.
     func diff(_ id: LayerCacheID, parent: LayerCacheID?, to sink: ByteSink) throws -> ArchiveResult
+    /// The bytes of the files `id` adds or changes against `parent` (what `ps -s` shows).
+    func diffSize(_ id: LayerCacheID, parent: LayerCacheID?) throws -> Int64
 }
 
 extension GraphDriver {
     public func createWritable(_ id: LayerCacheID, parent: LayerCacheID?) throws {
         try create(id, parent: parent)
     }
+
+    public func cleanup() throws {}
 }
 
 extension DiffApplyingDriver {
@@ -58,6 +64,13 @@ extension DiffApplyingDriver {
 
     public func diff(_ id: LayerCacheID, parent: LayerCacheID?, to sink: ByteSink) throws -> ArchiveResult {
         try withMounts(id, parent) { try NaiveDiff.export(layer: $0, parent: $1, to: sink) }
+    }
+
+    /// The sizes of added and modified regular files, each inode counted once.
+    public func diffSize(_ id: LayerCacheID, parent: LayerCacheID?) throws -> Int64 {
+        try withMounts(id, parent) { layer, parentPath in
+            try NaiveDiff.size(of: NaiveDiff.changes(layer: layer, parent: parentPath), in: layer)
+        }
     }
 
     /// Runs `body` with the paths of `id` and `parent` (if any), releasing them after.

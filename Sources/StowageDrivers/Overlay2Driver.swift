@@ -219,6 +219,29 @@ public final class Overlay2Driver: DiffApplyingDriver {
         }
     }
 
+    /// Unmounts every stack this process mounted.
+    public func cleanup() throws {
+        for id in mounts.keys {
+            mounts[id] = 1
+            try put(id)
+        }
+    }
+
+    /// Native: the bytes of the regular files in the upper directory, hard links once.
+    public func diffSize(_ id: LayerCacheID, parent: LayerCacheID?) throws -> Int64 {
+        var seen: Set<[UInt64]> = []
+        var total: Int64 = 0
+        func walk(_ directory: FileDescriptor) throws {
+            for name in try directory.childNames() {
+                guard let status = try directory.statusOfEntry(name) else { continue }
+                if status.isDirectory { try walk(directory.openChildDirectory(name)); continue }
+                if status.isRegular, seen.insert([status.device, status.inode]).inserted { total += status.size }
+            }
+        }
+        try walk(FileDescriptor.openDirectory(diffPath(of: id)))
+        return total
+    }
+
     /// How many `get`s this process holds on `id`.
     public func referenceCount(_ id: LayerCacheID) -> Int { mounts[id] ?? 0 }
 

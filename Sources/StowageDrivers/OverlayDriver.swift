@@ -104,6 +104,14 @@ public final class OverlayDriver: DiffApplyingDriver {
 
     public func exists(_ id: LayerCacheID) -> Bool { FileDescriptor.exists(directory(of: id)) }
 
+    /// Unmounts every stack this process mounted.
+    public func cleanup() throws {
+        for id in mounts.keys {
+            mounts[id] = 1
+            try put(id)
+        }
+    }
+
     public func layerIDs() throws -> [LayerCacheID] {
         try FileDescriptor.openDirectory(home).childNames().compactMap { try? LayerCacheID($0) }
     }

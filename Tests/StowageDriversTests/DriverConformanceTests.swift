@@ -197,6 +197,9 @@ struct DriverConformanceTests {
         #expect(changes == ["C /app", "D /app/a.txt", "D /app/b.txt", "A /app/c.txt", "C /etc", "D /etc/motd", "C /etc/passwd",
                             "A /new", "A /new/file"], "\(driverName)")
 
+        // "root\nuser\n" + "c" + "n": what the layer adds or changes.
+        #expect(try engine.driver.diffSize(top.cacheID, parent: base.cacheID) == 12, "\(driverName)")
+
         let first = MemorySink()
         let exported = try engine.driver.diff(top.cacheID, parent: base.cacheID, to: first)
         let again = try engine.layers.register(MemorySource(first.bytes), parent: base.chainID).layer
@@ -239,6 +242,21 @@ struct DriverConformanceTests {
         #expect(!Self.mounted(first))
         try driver.remove(writable)
         #expect(!driver.exists(writable))
+    }
+
+    @Test("btrfs removes a layer with subvolumes nested in it")
+    func btrfsNestedSubvolumes() throws {
+        let environment = try DriverEnvironment("btrfs")
+        let engine = try environment.engine("btrfs")
+        defer { withExtendedLifetime(environment) {} }
+        let layer = try engine.layers.register(MemorySource(try layerTar([file("a", "a")])), parent: nil).layer
+        let writable = LayerCacheID.random()
+        try engine.driver.createWritable(writable, parent: layer.cacheID)
+        let path = try engine.driver.get(writable)
+        try shell("btrfs -q subvolume create '\(path)/nested' && btrfs -q subvolume create '\(path)/nested/deeper'")
+        try engine.driver.remove(writable)
+        #expect(!engine.driver.exists(writable))
+        #expect(try engine.driver.layerIDs() == [layer.cacheID])
     }
 
     @Test("more than 128 lower layers are refused clearly")
