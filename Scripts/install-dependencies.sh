@@ -10,6 +10,8 @@ packages=(
     docker.io               # the real engine the compatibility tests compare against
     attr                    # getfattr/setfattr for xattr tests
     skopeo                  # reads the OCI archives `save --format oci` writes
+    btrfs-progs xfsprogs    # the btrfs driver; loop-mounted btrfs and xfs in driver tests
+    fuse-overlayfs          # the fuse-overlayfs driver
 )
 
 missing=()
