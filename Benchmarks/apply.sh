@@ -4,9 +4,9 @@
 #   Benchmarks/apply.sh            # ~40 MB layer, best of 5
 #   RUNS=9 SIZE_MB=200 Benchmarks/apply.sh
 #
-# Generates a single-layer tar from random data under Benchmarks/work/ (a few hundred files
-# of mixed sizes, some symlinks and a hard link), builds stowage in release mode, then times,
-# each into a fresh directory on the same filesystem and best of RUNS:
+# Generates a single-layer tar from random data under Benchmarks/work/ (~270 files of sizes
+# 1 KiB..1 MiB in 24 directories, symlinks and a hard link), builds stowage in release mode,
+# then times, each into a fresh directory on the same filesystem and best of RUNS:
 #   tar -xf                               extraction alone
 #   sha256sum, openssl dgst -sha256       hashing alone
 #   stowage layer apply                   extraction + diff_id in one pass
@@ -26,7 +26,7 @@ swift build -c release --product stowage --scratch-path "$repo/.build-release" 2
 stowage="$repo/.build-release/release/stowage"
 
 mkdir -p "$work"
-layer="$work/layer-${size_mb}mb.tar"
+layer="$work/apply-${size_mb}mb.tar"
 if [ ! -f "$layer" ]; then
     echo "== generating $layer" >&2
     python3 - "$work/tree" "$size_mb" <<'PY'
@@ -37,11 +37,12 @@ written, index = 0, 0
 while written < total:
     directory = os.path.join(root, f"d{index % 8}", f"sub{index % 3}")
     os.makedirs(directory, exist_ok=True)
-    size = min(rng.choice([1 << 10, 8 << 10, 64 << 10, 256 << 10, 1 << 20]), total - written)
+    # Log-uniform between 1 KiB and 1 MiB: ~270 files for 40 MiB, most of them small.
+    size = min(int(2 ** rng.uniform(10, 20)), total - written)
     with open(os.path.join(directory, f"f{index}.bin"), "wb") as file:
         file.write(os.urandom(size))
     written += size
-    if index % 20 == 0:
+    if index % 10 == 0:
         os.symlink(f"f{index}.bin", os.path.join(directory, f"link{index}"))
     index += 1
 os.link(os.path.join(root, "d0", "sub0", "f0.bin"), os.path.join(root, "hardlink.bin"))

@@ -22,10 +22,12 @@ swiftc -sanitize=fuzzer,address -parse-as-library -O -g -module-name StowageTar 
     | { grep -v "Cannot export local symbol" || true; }
 
 mkdir -p "$fuzz/corpus" "$fuzz/artifacts"
-if [ -z "$(ls -A "$fuzz/corpus")" ]; then
-    echo "== seeding $fuzz/corpus"
-    seed="$(mktemp -d /tmp/stowage-fuzz-seed-XXXXXX)"
-    trap 'rm -rf "$seed"' EXIT
+# Seeds are (re)written on every run under fixed names, next to whatever earlier runs found;
+# each is a few blocks (at most 20 KiB with GNU tar's 10 KiB records, well under -max_len).
+echo "== seeding $fuzz/corpus"
+seed="$(mktemp -d /tmp/stowage-fuzz-seed-XXXXXX)"
+trap 'rm -rf "$seed"' EXIT
+{
     mkdir -p "$seed/tree/dir/$(printf 'd%.0s' {1..60})/$(printf 'e%.0s' {1..60})"
     printf 'hello\n' > "$seed/tree/dir/file"
     printf 'x' > "$seed/tree/dir/$(printf 'd%.0s' {1..60})/$(printf 'e%.0s' {1..60})/long-named-file"
@@ -55,21 +57,32 @@ with tarfile.open(f"{corpus}/python-big-uid.tar", "w", format=tarfile.GNU_FORMAT
     tar.addfile(info)
 EOF
     if [ -x /bin/busybox ]; then (cd "$seed/tree" && /bin/busybox tar -cf "$fuzz/corpus/busybox.tar" .); fi
-fi
+}
+rm -rf "$seed"
 
 echo "== fuzzing for $seconds s (log: $fuzz/fuzz.log)"
+started="$fuzz/artifacts/.started"
+touch "$started"
 status=0
 SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0 "$binary" \
     -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 -timeout=10 \
     -print_final_stats=1 -artifact_prefix="$fuzz/artifacts/" "$fuzz/corpus" > "$fuzz/fuzz.log" 2>&1 || status=$?
 
-grep -E '^#[0-9]+' "$fuzz/fuzz.log" | tail -n 1 | cut -d' ' -f1-12 || true
+# The last status line: total executions, cov (edges), ft (features), corpus size, exec/s.
+grep -E '^#[0-9]+' "$fuzz/fuzz.log" | tail -n 1 | tr -s ' \t' ' ' || true
 grep -E '^Done |stat::number_of_executed_units|stat::average_exec_per_sec|stat::peak_rss_mb|stat::new_units_added' "$fuzz/fuzz.log" || true
-echo "corpus: $(ls "$fuzz/corpus" | wc -l) inputs"
-crashes="$(ls "$fuzz/artifacts" | wc -l)"
-if [ "$status" -ne 0 ] || [ "$crashes" -ne 0 ]; then
-    echo "fuzzer FAILED (exit $status, $crashes artifacts in $fuzz/artifacts); see $fuzz/fuzz.log" >&2
+echo "corpus: $(ls "$fuzz/corpus" | wc -l) inputs, $(du -sk "$fuzz/corpus" | cut -f1) KiB"
+new_artifacts="$(find "$fuzz/artifacts" -type f ! -name .started -newer "$started" | sort)"
+old_artifacts="$(find "$fuzz/artifacts" -type f ! -name .started ! -newer "$started" | sort)"
+rm -f "$started"
+if [ -n "$old_artifacts" ]; then
+    echo "artifacts left from earlier runs (delete once fixed):" >&2
+    echo "$old_artifacts" >&2
+fi
+if [ "$status" -ne 0 ] || [ -n "$new_artifacts" ] || [ -n "$old_artifacts" ]; then
+    echo "crash artifacts written by this run: ${new_artifacts:-none}" >&2
+    echo "fuzzer FAILED (exit $status); see $fuzz/fuzz.log" >&2
     tail -n 40 "$fuzz/fuzz.log" >&2
     exit 1
 fi
-echo "no crashes"
+echo "crash artifacts written: none"
