@@ -9,11 +9,12 @@ import StowageTar
 /// The btrfs driver: each layer a subvolume under `btrfs/subvolumes/<id>`, a child a snapshot
 /// of its parent, so layers share their data on disk. Needs the data root on btrfs; uses
 /// `btrfs` from Debian's btrfs-progs.
-public final class BtrfsDriver: DiffApplyingDriver {
+public final class BtrfsDriver: FullTreeDriver {
     public let name = "btrfs"
     public let home: String
     /// `btrfs.min_space`: refuse to create a layer when less is free.
     public let minimumFreeSpace: Int64?
+    public var layersDirectory: String { subvolumes }
     private var subvolumes: String { home + "/subvolumes" }
 
     public init(dataRoot: String, minimumFreeSpace: Int64? = nil) throws {
@@ -82,29 +83,5 @@ public final class BtrfsDriver: DiffApplyingDriver {
         }
         try walk(FileDescriptor.openDirectory(path), path)
         return found
-    }
-
-    public func get(_ id: LayerCacheID) throws -> String {
-        guard exists(id) else { throw StowageError(.notFound, "btrfs layer \(id) does not exist") }
-        return path(of: id)
-    }
-
-    public func put(_ id: LayerCacheID) throws {}
-
-    public func exists(_ id: LayerCacheID) -> Bool { FileDescriptor.exists(path(of: id)) }
-
-    public func layerIDs() throws -> [LayerCacheID] {
-        try FileDescriptor.openDirectory(subvolumes).childNames().compactMap { try? LayerCacheID($0) }
-    }
-
-    public func status() throws -> [(String, String)] { [] }
-
-    public func metadata(_ id: LayerCacheID) throws -> [String: String]? { nil }
-
-    public func applyDiff(_ id: LayerCacheID, from stream: ByteSource, options: ApplyOptions,
-                          tarSplit: TarSplitWriter?) throws -> LayerApplyResult {
-        var plain = options
-        plain.whiteoutFormat = .plain
-        return try LayerApplier.apply(from: stream, into: path(of: id), options: plain, tarSplit: tarSplit)
     }
 }

@@ -9,9 +9,10 @@ import StowageTar
 /// The vfs driver: every layer is a complete copy of its parent with its own diff applied,
 /// under `vfs/dir/<cache-id>`. Works on any filesystem; copies share extents where the
 /// filesystem can reflink (btrfs, xfs) and are made in the kernel otherwise.
-public final class VFSDriver: DiffApplyingDriver {
+public final class VFSDriver: FullTreeDriver {
     public let name = "vfs"
     public let home: String
+    public var layersDirectory: String { directories }
     private var directories: String { home + "/dir" }
 
     /// Opens (creating if needed) the driver's home below `dataRoot`.
@@ -40,33 +41,6 @@ public final class VFSDriver: DiffApplyingDriver {
 
     public func remove(_ id: LayerCacheID) throws {
         try Self.removeDirectory(named: id.rawValue, in: directories)
-    }
-
-    public func get(_ id: LayerCacheID) throws -> String {
-        guard exists(id) else { throw StowageError(.notFound, "vfs layer \(id) does not exist") }
-        return path(of: id)
-    }
-
-    public func put(_ id: LayerCacheID) throws {}
-
-    public func exists(_ id: LayerCacheID) -> Bool {
-        var st = stat()
-        return lstat(path(of: id), &st) == 0
-    }
-
-    public func layerIDs() throws -> [LayerCacheID] {
-        try FileDescriptor.openDirectory(directories).childNames().compactMap { try? LayerCacheID($0) }
-    }
-
-    public func status() throws -> [(String, String)] { [] }
-
-    public func metadata(_ id: LayerCacheID) throws -> [String: String]? { nil }
-
-    public func applyDiff(_ id: LayerCacheID, from stream: ByteSource, options: ApplyOptions,
-                          tarSplit: TarSplitWriter?) throws -> LayerApplyResult {
-        var plain = options
-        plain.whiteoutFormat = .plain
-        return try LayerApplier.apply(from: stream, into: path(of: id), options: plain, tarSplit: tarSplit)
     }
 
     // MARK: - Helpers shared by drivers
