@@ -149,14 +149,20 @@ public final class TarWriter {
             put(&block, [UInt8](repeating: UInt8(ascii: "0"), count: digits), range)
             return
         }
-        // Base-256, two's complement, big-endian, with the marker bit set.
+        // Base-256, two's complement, big-endian, with the marker bit set over the first byte's
+        // top bit (as Go's formatNumeric). The bit below the marker is the sign, so an n-byte
+        // field holds -2^(8n-2) ..< 2^(8n-2): every value the reader can produce.
         var bytes = [UInt8](repeating: value < 0 ? 0xff : 0, count: range.count)
         var remaining = value
-        for index in stride(from: range.count - 1, through: 1, by: -1) {
+        for index in stride(from: range.count - 1, through: 0, by: -1) {
             bytes[index] = UInt8(truncatingIfNeeded: remaining)
             remaining >>= 8
         }
-        bytes[0] = 0x80 | (value < 0 ? 0x40 : 0) | bytes[0] & 0x3f
+        guard bytes[0] & 0xc0 == (value < 0 ? 0xc0 : 0) else {
+            throw TarError(.invalidHeader("\(value) does not fit a \(range.count)-byte numeric field"),
+                           offset: offset, entry: currentName)
+        }
+        bytes[0] |= 0x80
         put(&block, bytes, range)
     }
 

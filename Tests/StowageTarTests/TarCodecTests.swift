@@ -61,6 +61,27 @@ struct TarCodecTests {
         #expect(try reader.next()?.size == size)
     }
 
+    /// Modes beyond octal's 7 digits; -779069751892298496 is what the fuzzer found truncated.
+    static let base256Modes: [Int64] = [1 << 56, (1 << 62) - 1, -1, -(1 << 56) - 1, -779_069_751_892_298_496, -(1 << 62)]
+
+    @Test("base-256 mode and device numbers use the whole field (fuzzer regression)",
+          arguments: base256Modes)
+    func base256RoundTrip(mode: Int64) throws {
+        let entry = header("m", mode: mode) { $0.deviceMajor = .max; $0.deviceMinor = 1 << 31 }
+        let read = try readAll(MemorySource(try writeAll([(entry, [])])))
+        #expect(read.first?.header.mode == mode)
+        #expect(read.first?.header.deviceMajor == .max)
+        #expect(read.first?.header.deviceMinor == 1 << 31)
+    }
+
+    @Test("a mode that no 8-byte base-256 field holds is refused, not truncated")
+    func base256Overflow() {
+        let writer = TarWriter(sink: MemorySink())
+        guard case .invalidHeader = tarError({ try writer.writeHeader(header("m", mode: 1 << 62)) })?.kind else {
+            Issue.record("mode 2^62 accepted"); return
+        }
+    }
+
     @Test("raw bytes account for every non-data byte, so tar-split can rebuild the stream")
     func rawAccounting() throws {
         let bytes = try writeAll(Self.allKinds)
