@@ -69,6 +69,7 @@ run load -i "$work/default.tar"
 run images
 run history stowage/busybox
 run info
+run layer probe stowage/busybox
 run save -o "$work/saved.tar" stowage/busybox
 "$stowage" --data-root "$work/root2" load -i "$work/saved.tar" >/dev/null
 [[ "$("$stowage" --data-root "$work/root2" images -q --no-trunc)" == "$("$stowage" --data-root "$root" images -q --no-trunc)" ]] \
