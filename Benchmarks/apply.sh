@@ -15,6 +15,8 @@
 set -euo pipefail
 
 bench="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=Benchmarks/lib.sh
+source "$bench/lib.sh"
 repo="$(dirname "$bench")"
 runs="${RUNS:-5}"
 size_mb="${SIZE_MB:-40}"
@@ -54,7 +56,6 @@ fi
 bytes=$(stat -c %s "$layer")
 
 # best_of NAME COMMAND...: runs COMMAND (with $TARGET a fresh directory) RUNS times.
-declare -A best
 best_of() {
     local name="$1"; shift
     local fastest=""
@@ -82,9 +83,7 @@ best_of "tar -xzf (gzip)"        sh -c 'mkdir "$TARGET" && tar -xzf "$0" -C "$TA
 best_of "stowage apply (gzip)"   sh -c '"$0" layer apply "$1" "$TARGET"' "$stowage" "$layer.gz"
 rm -rf "$work/target"
 
-seconds() { awk -v ns="$1" 'BEGIN { printf "%.3f", ns / 1e9 }'; }
 rate() { awk -v ns="$1" -v b="$bytes" 'BEGIN { printf "%.0f", b / 1048576 / (ns / 1e9) }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
 
 echo
 echo "layer: $(basename "$layer"), $((bytes / 1048576)) MiB uncompressed; best of $runs runs; $(nproc) CPUs"

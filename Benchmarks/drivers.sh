@@ -9,6 +9,8 @@
 set -euo pipefail
 
 bench="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=Benchmarks/lib.sh
+source "$bench/lib.sh"
 repo="$(dirname "$bench")"
 runs="${RUNS:-5}"
 size_mb="${SIZE_MB:-40}"
@@ -69,9 +71,6 @@ image(f"{scratch}/big.tar", "bench/big:latest", [layer(files)])
 image(f"{scratch}/deep.tar", "bench/deep:latest", [layer([(f"layer{n}/file", f"{n}\n".encode())]) for n in range(40)])
 PY
 
-now() { date +%s%N; }
-declare -A best
-record() { if [ -z "${best[$1]:-}" ] || [ "$2" -lt "${best[$1]}" ]; then best[$1]=$2; fi; }
 
 drivers=(vfs overlay2 overlay btrfs fuse-overlayfs)
 for driver in "${drivers[@]}"; do
@@ -108,8 +107,6 @@ for _ in $(seq "$runs"); do
     $docker rm "$id" >/dev/null
 done
 
-seconds() { awk -v ns="$1" 'BEGIN { printf "%.3f", ns / 1e9 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
 echo
 echo "best of $runs; $(nproc) CPUs; ratios against vfs"
 printf '%-22s %12s %8s %22s %8s\n' "driver" "load ${size_mb}MB" "ratio" "layer on 40 + mount" "ratio"

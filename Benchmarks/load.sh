@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Image load benchmark: `stowage load` against `docker load` (the real engine, vfs driver,
+# Image load benchmark: `stowage load` against `docker load` (both with the vfs driver; Docker
 # on its own temporary root), in one run, both with the base layer already present, and
 # `tar -x` + `openssl dgst -sha256` of the same layer as the limit. Then `images` and
 # `history` with 200 images loaded, against docker's.
@@ -10,6 +10,8 @@
 set -euo pipefail
 
 bench="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=Benchmarks/lib.sh
+source "$bench/lib.sh"
 repo="$(dirname "$bench")"
 runs="${RUNS:-5}"
 size_mb="${SIZE_MB:-40}"
@@ -119,37 +121,30 @@ dockerd_pid=$!
 docker="docker --host unix://$scratch/docker.sock"
 for _ in $(seq 100); do $docker version >/dev/null 2>&1 && break; sleep 0.2; done
 
-now() { date +%s%N; }
-declare -A best
-record() {  # record NAME NANOSECONDS
-    if [ -z "${best[$1]:-}" ] || [ "$2" -lt "${best[$1]}" ]; then best[$1]=$2; fi
-}
 
 $docker load -i "$scratch/base.tar" >/dev/null
-"$stowage" --data-root "$scratch/stowage" load -i "$scratch/base.tar" >/dev/null
+"$stowage" --data-root "$scratch/stowage" --storage-driver vfs load -i "$scratch/base.tar" >/dev/null
 for _ in $(seq "$runs"); do
     sync
     start=$(now); $docker load -i "$scratch/big.tar" >/dev/null; record "docker load" $(($(now) - start))
     $docker rmi bench/big >/dev/null
     sync
-    start=$(now); "$stowage" --data-root "$scratch/stowage" load -i "$scratch/big.tar" >/dev/null; record "stowage load" $(($(now) - start))
-    "$stowage" --data-root "$scratch/stowage" rmi bench/big >/dev/null
+    start=$(now); "$stowage" --data-root "$scratch/stowage" --storage-driver vfs load -i "$scratch/big.tar" >/dev/null; record "stowage load" $(($(now) - start))
+    "$stowage" --data-root "$scratch/stowage" --storage-driver vfs rmi bench/big >/dev/null
     rm -rf "$scratch/x"; mkdir "$scratch/x"; sync
     start=$(now); tar -xf "$scratch/big-layer.tar" -C "$scratch/x"; openssl dgst -sha256 "$scratch/big-layer.tar" >/dev/null
     record "tar -x + openssl (limit)" $(($(now) - start))
 done
 
 $docker load -i "$scratch/many.tar" >/dev/null
-"$stowage" --data-root "$scratch/stowage" load -q -i "$scratch/many.tar"
+"$stowage" --data-root "$scratch/stowage" --storage-driver vfs load -q -i "$scratch/many.tar"
 for _ in $(seq "$runs"); do
     start=$(now); $docker images >/dev/null; record "docker images" $(($(now) - start))
-    start=$(now); "$stowage" --data-root "$scratch/stowage" images >/dev/null; record "stowage images" $(($(now) - start))
+    start=$(now); "$stowage" --data-root "$scratch/stowage" --storage-driver vfs images >/dev/null; record "stowage images" $(($(now) - start))
     start=$(now); $docker history bench/many:7 >/dev/null; record "docker history" $(($(now) - start))
-    start=$(now); "$stowage" --data-root "$scratch/stowage" history bench/many:7 >/dev/null; record "stowage history" $(($(now) - start))
+    start=$(now); "$stowage" --data-root "$scratch/stowage" --storage-driver vfs history bench/many:7 >/dev/null; record "stowage history" $(($(now) - start))
 done
 
-seconds() { awk -v ns="$1" 'BEGIN { printf "%.3f", ns / 1e9 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
 echo
 echo "load: a $size_mb MiB single-layer image on a base already present; best of $runs; $(nproc) CPUs"
 printf '%-28s %9s\n' "operation" "seconds"

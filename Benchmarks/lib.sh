@@ -1,0 +1,18 @@
+# Helpers the benchmark scripts share: timing, keeping the best time, formatting.
+# Source it; it defines the associative array `best` (name → nanoseconds).
+
+declare -A best
+
+# now: the clock in nanoseconds.
+now() { date +%s%N; }
+
+# record NAME NANOSECONDS: keep the fastest time seen for NAME.
+record() {
+    if [ -z "${best[$1]:-}" ] || [ "$2" -lt "${best[$1]}" ]; then best[$1]=$2; fi
+}
+
+# seconds NANOSECONDS: "0.123".
+seconds() { awk -v ns="$1" 'BEGIN { printf "%.3f", ns / 1e9 }'; }
+
+# ratio A B: "1.23x".
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
