@@ -6,7 +6,8 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .customLong("data-root"), help: "Root of persistent Stowage state (default: /var/lib/stowage).")
     var dataRoot: String?
 
-    @Option(name: [.customShort("s"), .customLong("storage-driver")], help: "Storage driver to use.")
+    /// `-s` works before the verb only (`stowage -s vfs images`): after it, `ps -s` is sizes.
+    @Option(name: .customLong("storage-driver"), help: "Storage driver to use (-s before the verb).")
     var storageDriver: String?
 
     @Option(name: .customLong("config"), help: "Daemon configuration file (default: /etc/stowage/daemon.json).")

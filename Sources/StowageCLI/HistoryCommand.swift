@@ -178,11 +178,7 @@ struct ImagePruneCommand: ParsableCommand {
                 guard let answer = readLine(), answer.lowercased().hasPrefix("y") else { return }
             }
             let result = try global.openEngine().pruneImages(all: all)
-            if !result.lines.isEmpty {
-                print("Deleted Images:")
-                print(result.lines.map { $0 + "\n" }.joined())
-            }
-            print("Total reclaimed space: \(Units.humanSize(result.reclaimed))")
+            printPruned("Deleted Images:", result.lines, reclaimed: result.reclaimed)
         }
     }
 }

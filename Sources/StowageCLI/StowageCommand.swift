@@ -5,8 +5,11 @@ public struct StowageCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "stowage",
         abstract: "A container image and layer storage engine.",
-        subcommands: [LoadCommand.self, SaveCommand.self, ImagesCommand.self, HistoryCommand.self, InspectCommand.self,
-                      TagCommand.self, RemoveImageCommand.self, ImageCommand.self, InfoCommand.self, LayerCommand.self]
+        subcommands: [LoadCommand.self, SaveCommand.self, PsCommand.self, RemoveContainerCommand.self, ImagesCommand.self,
+                      HistoryCommand.self, InspectCommand.self, TagCommand.self, RemoveImageCommand.self, ImageCommand.self,
+                      InfoCommand.self, LayerCommand.self, CreateCommand.self, MountCommand.self, UnmountCommand.self,
+                      DiffCommand.self, CommitCommand.self, ExportCommand.self, ContainerCommand.self, VolumeCommand.self,
+                      SystemCommand.self]
     )
     public init() {}
 
@@ -18,13 +21,17 @@ public struct StowageCommand: ParsableCommand {
 
     static let globalOptionsWithValue: Set<String> = ["--data-root", "--storage-driver", "-s", "--config", "--storage-opt"]
 
+    /// Verbs that only group others: `image ls`, `volume rm`, …
+    static let groupVerbs: Set<String> = ["image", "container", "volume", "system", "layer"]
+
     static func movingGlobalOptions(_ arguments: [String]) -> [String] {
         var leading: [String] = []
         var index = 0
         while index < arguments.count {
             let argument = arguments[index]
             if globalOptionsWithValue.contains(argument), index + 1 < arguments.count {
-                leading += [argument, arguments[index + 1]]
+                // `-s` before the verb is dockerd's storage driver; after it, `ps -s` means sizes.
+                leading += [argument == "-s" ? "--storage-driver" : argument, arguments[index + 1]]
                 index += 2
             } else if let equals = argument.firstIndex(of: "="), globalOptionsWithValue.contains(String(argument[..<equals])) {
                 leading.append(argument)
@@ -34,9 +41,11 @@ public struct StowageCommand: ParsableCommand {
             }
         }
         guard !leading.isEmpty else { return arguments }
+        // Right after the verb (`volume ls`: after both words), so that verbs that pass
+        // their trailing arguments on (`create IMAGE CMD…`) do not take them.
         var rest = Array(arguments[index...])
-        let end = rest.firstIndex(of: "--") ?? rest.count
-        rest.insert(contentsOf: leading, at: end)
+        let verbLength = rest.first.map { groupVerbs.contains($0) ? 2 : 1 } ?? 0
+        rest.insert(contentsOf: leading, at: min(verbLength, rest.count))
         return rest
     }
 }

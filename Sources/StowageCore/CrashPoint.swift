@@ -14,6 +14,16 @@ public enum CrashPoint: String, Sendable {
     case imageStored = "image-stored"
     /// The new repositories.json is written under a temporary name, not yet renamed.
     case referencesStaged = "references-staged"
+    /// A container's init and writable layers exist; its `layerdb/mounts` entry does not.
+    case containerLayersCreated = "container-layers-created"
+    /// A container's layers and mount entry exist; its `config.v2.json` does not.
+    case containerLayersRecorded = "container-layers-recorded"
+    /// A commit's layer is registered; its image config is not stored.
+    case commitLayerRegistered = "commit-layer-registered"
+    /// A removed container's `config.v2.json` is gone; its layers are not.
+    case containerUnlisted = "container-unlisted"
+    /// A removed container's `mount-id` is gone; its driver layers are not.
+    case containerLayerUnlisted = "container-layer-unlisted"
 
     private static let requested: String? = getenv("STOWAGE_TEST_CRASH_AT").map { String(cString: $0) }
 

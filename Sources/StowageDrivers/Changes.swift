@@ -85,14 +85,15 @@ public enum NaiveDiff {
         return oldCapability != newCapability
     }
 
-    /// The bytes of the regular files among `changes` (added or modified), hard links once.
+    /// The bytes of the non-directories among `changes` (added or modified), each inode
+    /// once: Docker's `ChangesSize` (symbolic links count their target's length).
     public static func size(of changes: [Change], in layer: String) throws -> Int64 {
         let root = try FileDescriptor.openDirectory(layer)
         var seen: Set<[UInt64]> = []
         var total: Int64 = 0
         for change in changes where change.kind != .deleted {
             let relative = String(change.path.dropFirst())
-            guard let status = try root.statusOfEntry(relative), status.isRegular,
+            guard let status = try root.statusOfEntry(relative), !status.isDirectory,
                   seen.insert([status.device, status.inode]).inserted else { continue }
             total += status.size
         }
@@ -129,3 +130,4 @@ public enum NaiveDiff {
         return ArchiveResult(diffID: DiffID(hashing.digest), byteCount: hashing.byteCount, contentSize: encoder.contentSize)
     }
 }
+

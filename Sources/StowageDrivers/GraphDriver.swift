@@ -22,8 +22,11 @@ public protocol GraphDriver: AnyObject {
     /// The path of the layer's complete filesystem, mounting it if the driver stacks layers.
     /// Every `get` needs a `put`.
     func get(_ id: LayerCacheID) throws -> String
-    /// Releases what `get` took.
+    /// Releases what `get` took. A mount that was there before the first `get` stays.
     func put(_ id: LayerCacheID) throws
+    /// Unmounts the layer's stack whoever mounted it: a container's mount, released by a
+    /// later process than the one that made it. Nothing for drivers that do not mount.
+    func unmount(_ id: LayerCacheID) throws
     func exists(_ id: LayerCacheID) -> Bool
     /// Every layer the driver holds, for start-up sweeps.
     func layerIDs() throws -> [LayerCacheID]
@@ -54,6 +57,8 @@ extension GraphDriver {
     }
 
     public func cleanup() throws {}
+
+    public func unmount(_ id: LayerCacheID) throws {}
 }
 
 extension DiffApplyingDriver {

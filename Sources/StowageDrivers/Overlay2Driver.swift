@@ -35,8 +35,8 @@ public final class Overlay2Driver: DiffApplyingDriver {
     /// Docker's limit on the depth of a stack.
     public static let maximumDepth = 128
     private var linkDirectory: String { home + "/l" }
-    /// Mounts this process made, with how many `get`s hold each.
-    private var mounts: [LayerCacheID: Int] = [:]
+    /// The stacks this process holds.
+    private var mounts = MountTracker()
     /// `overlay2.size`: the limit of each writable layer, with the quotas that enforce it.
     private let writableLimit: (bytes: Int64, quota: ProjectQuota)?
 
@@ -166,12 +166,10 @@ public final class Overlay2Driver: DiffApplyingDriver {
     public func get(_ id: LayerCacheID) throws -> String {
         guard exists(id) else { throw StowageError(.notFound, "overlay2 layer \(id) does not exist") }
         guard let lower = try readText(directory(of: id) + "/lower") else { return diffPath(of: id) }
-        if let count = mounts[id] {
-            mounts[id] = count + 1
-            return mergedPath(of: id)
-        }
+        if mounts.reacquire(id) { return mergedPath(of: id) }
         let merged = mergedPath(of: id)
-        if !isMounted(merged) {
+        let borrowed = isMounted(merged)
+        if !borrowed {
             // A committed layer (one with children) is mounted read-only, its diff as the top lower.
             let committed = FileDescriptor.exists(directory(of: id) + "/committed")
             let relative = committed
@@ -202,48 +200,44 @@ public final class Overlay2Driver: DiffApplyingDriver {
                 }
             }
         }
-        mounts[id] = 1
+        mounts.acquired(id, owned: !borrowed)
         return merged
     }
 
     public func put(_ id: LayerCacheID) throws {
-        guard let count = mounts[id] else { return }
-        if count > 1 {
-            mounts[id] = count - 1
-            return
-        }
-        mounts[id] = nil
-        let merged = mergedPath(of: id)
-        if stowage_umount(merged, 0) != 0, errno != EINVAL, errno != ENOENT {
-            throw StowageError(.ioFailure, "cannot unmount \(name) layer \(id)", underlying: SystemError("umount", path: merged, errno: errno))
-        }
+        guard mounts.release(id) else { return }
+        try unmountStack(mergedPath(of: id), of: id, driver: name)
+    }
+
+    public func unmount(_ id: LayerCacheID) throws {
+        mounts.forget(id)
+        try unmountStack(mergedPath(of: id), of: id, driver: name)
     }
 
     /// Unmounts every stack this process mounted.
     public func cleanup() throws {
-        for id in mounts.keys {
-            mounts[id] = 1
-            try put(id)
-        }
+        for id in mounts.owned { try unmount(id) }
     }
 
-    /// Native: the bytes of the regular files in the upper directory, hard links once.
+    /// Native where it is exact (Docker's `directory.Size` of the upper directory: every
+    /// non-directory, each inode once); naive otherwise.
     public func diffSize(_ id: LayerCacheID, parent: LayerCacheID?) throws -> Int64 {
-        var seen: Set<[UInt64]> = []
-        var total: Int64 = 0
-        func walk(_ directory: FileDescriptor) throws {
-            for name in try directory.childNames() {
-                guard let status = try directory.statusOfEntry(name) else { continue }
-                if status.isDirectory { try walk(directory.openChildDirectory(name)); continue }
-                if status.isRegular, seen.insert([status.device, status.inode]).inserted { total += status.size }
+        guard usesNativeDiff(id, parent: parent) else {
+            return try withMounts(id, parent) { layer, parentPath in
+                try NaiveDiff.size(of: NaiveDiff.changes(layer: layer, parent: parentPath), in: layer)
             }
         }
-        try walk(FileDescriptor.openDirectory(diffPath(of: id)))
-        return total
+        return try DiskUsage.bytes(under: diffPath(of: id))
+    }
+
+    /// Whether `id`'s upper directory is exactly its diff against `parent`: the kernel does
+    /// not redirect directories and `parent` is the layer right below (as Docker decides).
+    private func usesNativeDiff(_ id: LayerCacheID, parent: LayerCacheID?) -> Bool {
+        mounter == .kernel && Self.nativeDiffSupported && (parent == nil || parent.map(isParent(of: id)) == true)
     }
 
     /// How many `get`s this process holds on `id`.
-    public func referenceCount(_ id: LayerCacheID) -> Int { mounts[id] ?? 0 }
+    public func referenceCount(_ id: LayerCacheID) -> Int { mounts.count(id) }
 
     // MARK: - Status and metadata
 
@@ -255,17 +249,21 @@ public final class Overlay2Driver: DiffApplyingDriver {
          ("userxattr", "false")]
     }
 
+    /// The diff directories below `id`, nearest first, from its `lower` file.
+    private func lowerDiffPaths(of id: LayerCacheID) throws -> [String] {
+        guard let lower = try readText(directory(of: id) + "/lower") else { return [] }
+        let links = try FileDescriptor.openDirectory(linkDirectory)
+        return try lower.split(separator: ":").map { link -> String in
+            let target = String(decoding: try links.readSymbolicLink(String(link.dropFirst(2))), as: UTF8.self)
+            return home + "/" + target.dropFirst(3)  // ../<id>/diff
+        }
+    }
+
     /// Docker's `GraphDriver.Data` for overlay2.
     public func metadata(_ id: LayerCacheID) throws -> [String: String]? {
         var data = ["MergedDir": mergedPath(of: id), "UpperDir": diffPath(of: id), "WorkDir": directory(of: id) + "/work"]
-        if let lower = try readText(directory(of: id) + "/lower") {
-            let paths = try lower.split(separator: ":").map { link -> String in
-                let target = try FileDescriptor.openDirectory(linkDirectory).readSymbolicLink(String(link.dropFirst(2)))
-                let relative = String(decoding: target, as: UTF8.self)  // ../<id>/diff
-                return home + "/" + relative.dropFirst(3)
-            }
-            data["LowerDir"] = paths.joined(separator: ":")
-        }
+        let lowers = try lowerDiffPaths(of: id)
+        if !lowers.isEmpty { data["LowerDir"] = lowers.joined(separator: ":") }
         return data
     }
 
@@ -281,7 +279,7 @@ public final class Overlay2Driver: DiffApplyingDriver {
     /// Native diff: the upper directory is the diff, whiteouts converted back to tar form.
     /// Falls back to the naive diff where the kernel may redirect directories.
     public func diff(_ id: LayerCacheID, parent: LayerCacheID?, to sink: ByteSink) throws -> ArchiveResult {
-        guard mounter == .kernel, Self.nativeDiffSupported, parent == nil || parent.map(isParent(of: id)) == true else {
+        guard usesNativeDiff(id, parent: parent) else {
             return try withMounts(id, parent) { try NaiveDiff.export(layer: $0, parent: $1, to: sink) }
         }
         return try DirectoryArchiver.archive(diffPath(of: id), to: sink, whiteoutFormat: .overlay)
@@ -315,6 +313,13 @@ public final class Overlay2Driver: DiffApplyingDriver {
     }
 
     private func readText(_ path: String) throws -> String? { FileDescriptor.readText(path) }
+}
+
+/// Unmounts the stack at `merged` if something is mounted there.
+func unmountStack(_ merged: String, of id: LayerCacheID, driver: String) throws {
+    if stowage_umount(merged, 0) != 0, errno != EINVAL, errno != ENOENT {
+        throw StowageError(.ioFailure, "cannot unmount \(driver) layer \(id)", underlying: SystemError("umount", path: merged, errno: errno))
+    }
 }
 
 /// Whether something is mounted exactly at `path` (from /proc/self/mountinfo).

@@ -20,7 +20,8 @@ import StowageTar
 public final class OverlayDriver: DiffApplyingDriver {
     public let name = "overlay"
     public let home: String
-    private var mounts: [LayerCacheID: Int] = [:]
+    /// The stacks this process holds.
+    private var mounts = MountTracker()
 
     public init(dataRoot: String) throws {
         home = dataRoot + "/overlay"
@@ -75,41 +76,36 @@ public final class OverlayDriver: DiffApplyingDriver {
         guard exists(id) else { throw StowageError(.notFound, "overlay layer \(id) does not exist") }
         if FileDescriptor.exists(rootPath(of: id)) { return rootPath(of: id) }
         let merged = directory(of: id) + "/merged"
-        if let count = mounts[id] {
-            mounts[id] = count + 1
-            return merged
-        }
+        if mounts.reacquire(id) { return merged }
         guard let lowerID = FileDescriptor.readText(directory(of: id) + "/lower-id") else {
             throw StowageError(.notFound, "overlay layer \(id) has no lower-id")
         }
-        if !isMounted(merged) {
+        let borrowed = isMounted(merged)
+        if !borrowed {
             let options = "lowerdir=\(home)/\(lowerID)/root,upperdir=\(directory(of: id))/upper,workdir=\(directory(of: id))/work"
             guard stowage_mount("overlay", merged, "overlay", 0, options) == 0 else {
                 throw StowageError(.ioFailure, "cannot mount overlay layer \(id)", underlying: SystemError("mount overlay", path: merged, errno: errno))
             }
         }
-        mounts[id] = 1
+        mounts.acquired(id, owned: !borrowed)
         return merged
     }
 
     public func put(_ id: LayerCacheID) throws {
-        guard let count = mounts[id] else { return }
-        if count > 1 { mounts[id] = count - 1; return }
-        mounts[id] = nil
-        let merged = directory(of: id) + "/merged"
-        if stowage_umount(merged, 0) != 0, errno != EINVAL, errno != ENOENT {
-            throw StowageError(.ioFailure, "cannot unmount overlay layer \(id)", underlying: SystemError("umount", path: merged, errno: errno))
-        }
+        guard mounts.release(id) else { return }
+        try unmountStack(directory(of: id) + "/merged", of: id, driver: name)
+    }
+
+    public func unmount(_ id: LayerCacheID) throws {
+        mounts.forget(id)
+        try unmountStack(directory(of: id) + "/merged", of: id, driver: name)
     }
 
     public func exists(_ id: LayerCacheID) -> Bool { FileDescriptor.exists(directory(of: id)) }
 
     /// Unmounts every stack this process mounted.
     public func cleanup() throws {
-        for id in mounts.keys {
-            mounts[id] = 1
-            try put(id)
-        }
+        for id in mounts.owned { try unmount(id) }
     }
 
     public func layerIDs() throws -> [LayerCacheID] {

@@ -22,6 +22,12 @@ public final class Engine {
     public let layers: LayerStore
     public let images: ImageStore
     public let references: ReferenceStore
+    /// Containers' read-write layers (`layerdb/mounts`).
+    public let mountedLayers: MountedLayerStore
+    /// `<root>/containers`.
+    public let containers: ContainerStore
+    /// `<root>/volumes`.
+    public let volumes: VolumeStore
     /// `<root>/image/<driver>`.
     public let metadataRoot: String
     private let lock: FileLock
@@ -48,6 +54,9 @@ public final class Engine {
         layers = try LayerStore(root: metadataRoot + "/layerdb", driver: driver)
         images = try ImageStore(root: metadataRoot + "/imagedb")
         references = try ReferenceStore(path: metadataRoot + "/repositories.json")
+        mountedLayers = try MountedLayerStore(layers: layers)
+        containers = try ContainerStore(root: root + "/containers")
+        volumes = try VolumeStore(root: root + "/volumes")
 
         if exclusive {
             if try needsSweep() { try sweep() }
@@ -66,11 +75,19 @@ public final class Engine {
 
     /// Removes leftovers of interrupted commands. Runs only while no other process uses the root.
     private func sweep() throws {
-        let referenced = Set(try images.ids().flatMap { id -> [ChainID] in
+        // Containers half made or half removed go first, then the read-write layers no
+        // listed container owns; the layers they stand on stay with those that remain.
+        for id in try containers.unlistedIDs() { try containers.removeDirectory(id) }
+        let listed = Set(try containers.all().map(\.ID))
+        let mounted = try mountedLayers.sweep(keeping: { listed.contains($0) }).kept
+        var referenced = Set(try images.ids().flatMap { id -> [ChainID] in
             guard let config = try? images.config(id) else { return [] }
             return ChainID.chain(of: config.rootFS.diffIDs)
         })
-        _ = try layers.sweep(keeping: { referenced.contains($0) }, keepingCacheIDs: [])
+        referenced.formUnion(mounted.compactMap(\.parent))
+        let containerLayers = Set(mounted.flatMap { [$0.mountID] + ($0.initID.map { [$0] } ?? []) })
+        _ = try layers.sweep(keeping: { referenced.contains($0) }, keepingCacheIDs: containerLayers)
+        try volumes.sweep()
         let temporary = try FileDescriptor.openDirectory(configuration.dataRoot + "/tmp")
         try temporary.removeAllChildren()
         try Self.removeStagedFiles(in: metadataRoot)

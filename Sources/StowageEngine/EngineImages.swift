@@ -69,12 +69,21 @@ extension Engine {
                 entries.append(HistoryEntry(image: nil, created: config.createdSeconds, createdBy: "", size: layer.size, comment: "", tags: []))
             }
         }
-        entries.reverse()
-        if !entries.isEmpty {
-            let top = entries[0]
-            entries[0] = HistoryEntry(image: id, created: top.created, createdBy: top.createdBy, size: top.size,
-                                      comment: top.comment, tags: try references.references(to: id).filter { $0.tag != nil })
+        // Each stored ancestor (by `parent`) names the row its own history ends at, as Docker shows.
+        var rowsByBottomIndex: [Int: ImageID] = [:]
+        var current: ImageID? = id
+        var seen: Set<ImageID> = []
+        while let image = current, seen.insert(image).inserted, let imageConfig = try? images.config(image) {
+            let count = imageConfig.history?.count ?? (try? layerStack(for: imageConfig).count) ?? 0
+            if count > 0, count <= entries.count, rowsByBottomIndex[count - 1] == nil { rowsByBottomIndex[count - 1] = image }
+            current = try images.parent(of: image)
         }
+        for (index, image) in rowsByBottomIndex {
+            let row = entries[index]
+            entries[index] = HistoryEntry(image: image, created: row.created, createdBy: row.createdBy, size: row.size,
+                                          comment: row.comment, tags: try references.references(to: image).filter { $0.tag != nil })
+        }
+        entries.reverse()
         return entries
     }
 
@@ -147,6 +156,20 @@ extension Engine {
             throw StowageError(.alreadyExists,
                                "conflict: unable to delete \(id.shortForm) (must be forced) - image is referenced in multiple repositories")
         }
+        if let user = try containers(using: id).first {
+            // As Docker: a used image keeps existing; with force it only loses its names.
+            guard force else {
+                if namedByReference {
+                    throw StowageError(.alreadyExists, "conflict: unable to remove repository reference \"\(text)\" (must force) - container \(user.ID.prefix(12)) is using its referenced image \(id.shortForm)")
+                }
+                throw StowageError(.alreadyExists, "conflict: unable to delete \(id.shortForm) (must be forced) - image is being used by stopped container \(user.ID.prefix(12))")
+            }
+            for reference in refs {
+                try references.remove(reference)
+                lines.append("Untagged: \(reference.familiarString)")
+            }
+            return lines
+        }
         for reference in refs {
             try references.remove(reference)
             lines.append("Untagged: \(reference.familiarString)")
@@ -161,7 +184,10 @@ extension Engine {
         try images.delete(id)
         var lines = ["Deleted: \(id)"]
         let others = try images.ids()
-        let used = Set(try others.flatMap { try layerStack(of: $0).map(\.chainID) })
+        var used = Set(try others.flatMap { try layerStack(of: $0).map(\.chainID) })
+        for mounted in try mountedLayers.all() {
+            if let parent = mounted.parent { used.formUnion(try layers.stack(parent).map(\.chainID)) }
+        }
         for layer in stack.reversed() where !used.contains(layer.chainID) {
             try layers.remove(layer)
             lines.append("Deleted: \(layer.chainID)")
@@ -178,7 +204,9 @@ extension Engine {
     private func pruneImagesNow(all: Bool) throws -> (lines: [String], reclaimed: Int64) {
         var lines: [String] = []
         var reclaimed: Int64 = 0
+        let usedByContainers = Set(try containers.all().compactMap(\.imageID))
         for summary in try imageSummaries() where all ? !summary.hasChildren : (summary.isDangling && !summary.hasChildren) {
+            if usedByContainers.contains(summary.id) { continue }
             let before = Set(try layers.chainIDs())
             for reference in summary.references {
                 try references.remove(reference)

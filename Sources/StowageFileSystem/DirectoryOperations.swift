@@ -83,6 +83,13 @@ extension FileDescriptor {
         }
     }
 
+    /// Removes the tree at `path` (a file or a whole directory); a missing one is not an error.
+    public static func removeTree(_ path: String) throws {
+        guard let slash = path.lastIndex(of: "/") else { throw SystemError("remove", path: path, errno: EINVAL) }
+        let parent = try FileDescriptor.openDirectory(slash == path.startIndex ? "/" : String(path[..<slash]))
+        try parent.removeEntry(String(path[path.index(after: slash)...]))
+    }
+
     /// Removes every child of this directory, keeping the names `keep` returns true for.
     public func removeAllChildren(keeping keep: (String) -> Bool = { _ in false }) throws {
         for name in try childNames() where !keep(name) {

@@ -1,0 +1,193 @@
+import ArgumentParser
+import StowageCore
+import StowageEngine
+
+/// `stowage ps`: the containers, as `docker ps` lists them.
+struct PsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ps", abstract: "List containers.", aliases: ["ls"])
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(name: .shortAndLong, help: "Show all containers (no container runs here: every one is listed either way).")
+    var all = false
+
+    @Flag(name: .shortAndLong, help: "Display total file sizes.")
+    var size = false
+
+    @Flag(name: .shortAndLong, help: "Only display container IDs.")
+    var quiet = false
+
+    @Flag(name: .customLong("no-trunc"), help: "Don't truncate output.")
+    var noTrunc = false
+
+    @Option(name: .shortAndLong, help: "Filter output: name=, id=, status=, label=KEY[=VALUE], ancestor=IMAGE, volume=NAME.")
+    var filter: [String] = []
+
+    @Option(help: "Format output: json, table, or a Go-style template such as '{{.ID}} {{.Names}}'.")
+    var format: String?
+
+    func run() throws {
+        try reportingErrors {
+            let engine = try global.openEngine()
+            let filters = try ContainerFilters(filter, engine: engine)
+            let wantsSize = size || (format.map { $0.contains(".Size") } ?? false)
+            let rows = try engine.containerSummaries(sizes: wantsSize).filter(filters.matches).map { ContainerRow(summary: $0, truncate: !noTrunc) }
+            if quiet {
+                print(rows.map { $0.id + "\n" }.joined(), terminator: "")
+                return
+            }
+            var columns = ["ID", "Image", "Command", "RunningFor", "Status", "Ports", "Names"]
+            if size { columns.append("Size") }
+            if format == "json" {
+                print(rows.map { $0.json.serialized() + "\n" }.joined(), terminator: "")
+            } else if let format, format != "table" {
+                let template = try OutputTemplate(format)
+                let lines = rows.map { row in template.render(field: { row.field($0) }, json: { row.json.serialized() }) }
+                guard template.isTable else {
+                    print(lines.map { $0 + "\n" }.joined(), terminator: "")
+                    return
+                }
+                var table = Table(header: template.header(ContainerRow.headers).components(separatedBy: "\t"))
+                for line in lines { table.append(line.components(separatedBy: "\t")) }
+                print(table.render(), terminator: "")
+            } else {
+                var table = Table(header: columns.map { ContainerRow.headers[$0]! })
+                for row in rows { table.append(columns.map(row.field)) }
+                print(table.render(), terminator: "")
+            }
+        }
+    }
+}
+
+/// One container as the docker CLI shows it.
+struct ContainerRow {
+    let summary: ContainerSummary
+    let truncate: Bool
+
+    static let headers = ["ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "RunningFor": "CREATED",
+                          "Status": "STATUS", "Ports": "PORTS", "Names": "NAMES", "Size": "SIZE", "CreatedAt": "CREATED AT",
+                          "Labels": "LABELS", "Mounts": "MOUNTS", "LocalVolumes": "LOCAL VOLUMES", "Networks": "NETWORKS",
+                          "State": "STATE"]
+
+    var record: ContainerRecord { summary.record }
+    var id: String { truncate ? String(record.ID.prefix(12)) : record.ID }
+
+    /// The daemon's command line (arguments with spaces in single quotes), shortened to 20
+    /// characters and quoted by the CLI.
+    var command: String {
+        let arguments = (record.Args ?? []).map { $0.contains(" ") ? "'\($0)'" : $0 }
+        var text = ([record.Path ?? ""] + arguments).joined(separator: " ")
+        if truncate, text.count > 20 { text = String(text.prefix(19)) + "…" }
+        return goQuote(text)
+    }
+
+    var status: String {
+        switch record.status {
+        case "exited":
+            let finished = record.State?.FinishedAt.flatMap(Timestamp.parse) ?? record.createdSeconds
+            return "Exited (\(record.State?.ExitCode ?? 0)) \(Units.ago(finished))"
+        case "created": return "Created"
+        default: return record.status.prefix(1).uppercased() + record.status.dropFirst()
+        }
+    }
+
+    var sizeText: String {
+        guard let rw = summary.sizeRw, let virtual = summary.sizeRootFs else { return "0B" }
+        return "\(Units.humanSize(rw)) (virtual \(Units.humanSize(virtual)))"
+    }
+
+    var mounts: String {
+        (record.MountPoints ?? [:]).sorted { $0.key < $1.key }.map { $0.value.Name?.isEmpty == false ? $0.value.Name! : ($0.value.Source ?? "") }
+            .joined(separator: ",")
+    }
+
+    var labels: String {
+        (record.Config.Labels ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+    }
+
+    func field(_ name: String) -> String {
+        switch name {
+        case "ID": id
+        case "Image": summary.imageName
+        case "Command": command
+        case "RunningFor": Units.ago(record.createdSeconds)
+        case "CreatedAt": Units.goTimeString(record.createdSeconds)
+        case "Status": status
+        case "State": record.status
+        case "Ports": ""
+        case "Names": record.name
+        case "Size": sizeText
+        case "Labels": labels
+        case "Mounts": mounts
+        case "LocalVolumes": String(record.volumeNames.count)
+        case "Networks": "bridge"
+        default: ""
+        }
+    }
+
+    /// `--format json`: every field, keys sorted, as the docker CLI writes them.
+    var json: JSONValue {
+        var members = ["Command", "CreatedAt", "ID", "Image", "Labels", "LocalVolumes", "Mounts", "Names", "Networks",
+                       "Ports", "RunningFor", "Size", "State", "Status"].map { ($0, JSONValue.string(field($0))) }
+        members.insert(("Platform", .null), at: 9)
+        return .object(members)
+    }
+}
+
+/// `ps --filter`.
+struct ContainerFilters {
+    private var conditions: [(String, String)] = []
+    private var ancestors: Set<String> = []
+
+    init(_ filters: [String], engine: Engine) throws {
+        for filter in filters {
+            let pair = filter.split(separator: "=", maxSplits: 1).map(String.init)
+            guard pair.count == 2, ["name", "id", "status", "label", "ancestor", "volume"].contains(pair[0]) else {
+                throw StowageError(.invalidArgument, "invalid filter '\(filter)' (name=, id=, status=, label=, ancestor=, volume= are supported)")
+            }
+            if pair[0] == "ancestor" { ancestors.insert(try engine.resolveImage(pair[1]).description) }
+            conditions.append((pair[0], pair[1]))
+        }
+    }
+
+    /// Filters of one kind match when any of their values does; all kinds must match.
+    func matches(_ summary: ContainerSummary) -> Bool {
+        let record = summary.record
+        let kinds = Dictionary(grouping: conditions, by: \.0)
+        return kinds.allSatisfy { kind, values in
+            values.contains { _, value in
+                switch kind {
+                case "name": record.name.contains(value.hasPrefix("/") ? String(value.dropFirst()) : value)
+                case "id": record.ID.hasPrefix(value)
+                case "status": record.status == value
+                case "label":
+                    value.contains("=") ? (record.Config.Labels ?? [:]).contains { "\($0.key)=\($0.value)" == value }
+                                        : (record.Config.Labels ?? [:])[value] != nil
+                case "ancestor": ancestors.contains(record.Image)
+                case "volume": record.volumeNames.contains(value) || (record.MountPoints ?? [:]).keys.contains(value)
+                default: false
+                }
+            }
+        }
+    }
+}
+
+/// Go's `strconv.Quote` for printable text: backslash escapes for quotes, backslashes and
+/// control characters.
+func goQuote(_ text: String) -> String {
+    var output = "\""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\"": output += "\\\""
+        case "\\": output += "\\\\"
+        case "\n": output += "\\n"
+        case "\t": output += "\\t"
+        case "\r": output += "\\r"
+        case _ where scalar.value < 0x20 || scalar.value == 0x7f:
+            let hex = String(scalar.value, radix: 16)
+            output += "\\x" + (hex.count < 2 ? "0" : "") + hex
+        default: output.unicodeScalars.append(scalar)
+        }
+    }
+    return output + "\""
+}

@@ -1,0 +1,170 @@
+import ArgumentParser
+import StowageCore
+import StowageEngine
+
+/// `stowage volume …`: local volumes, as `docker volume …`.
+struct VolumeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "volume", abstract: "Manage volumes.",
+        subcommands: [Create.self, List.self, Inspect.self, Remove.self, Prune.self])
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a volume.")
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "Set metadata for a volume (key=value).") var label: [String] = []
+        @Argument(help: "The volume's name (default: a random one).") var name: String?
+
+        func run() throws {
+            try reportingErrors {
+                var labels: [String: String] = [:]
+                for text in label {
+                    let pair = text.split(separator: "=", maxSplits: 1).map(String.init)
+                    labels[pair[0]] = pair.count > 1 ? pair[1] : ""
+                }
+                let volumeName = name ?? LayerCacheID.random().rawValue
+                print(try global.openEngine().volumes.create(volumeName, labels: labels).name)
+            }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "ls", abstract: "List volumes.", aliases: ["list"])
+        @OptionGroup var global: GlobalOptions
+        @Flag(name: .shortAndLong, help: "Only display volume names.") var quiet = false
+
+        func run() throws {
+            try reportingErrors {
+                let volumes = try global.openEngine().volumes.all()
+                if quiet { print(volumes.map { $0.name + "\n" }.joined(), terminator: ""); return }
+                var table = Table(header: ["DRIVER", "VOLUME NAME"])
+                for volume in volumes { table.append(["local", volume.name]) }
+                print(table.render(), terminator: "")
+            }
+        }
+    }
+
+    struct Inspect: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "inspect", abstract: "Display detailed information on one or more volumes.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Volume names.") var names: [String]
+
+        func run() throws {
+            try reportingErrors {
+                let store = try global.openEngine().volumes
+                var objects: [JSONValue] = []
+                var failures: [String] = []
+                for name in names {
+                    guard let volume = try store.volume(name) else { failures.append("get \(name): no such volume"); continue }
+                    objects.append(.object([
+                        ("CreatedAt", .string(volume.createdAt)), ("Driver", .string("local")),
+                        ("Labels", volume.labels.isEmpty ? .null : .sortedObject(volume.labels.mapValues(JSONValue.string))),
+                        ("Mountpoint", .string(volume.mountpoint)), ("Name", .string(volume.name)), ("Options", .null),
+                        ("Scope", .string("local")),
+                    ]))
+                }
+                print(JSONValue.array(objects).serialized(indent: "    "))
+                if !failures.isEmpty { throw StowageError(.notFound, failures.joined(separator: "\n")) }
+            }
+        }
+    }
+
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove one or more volumes.", aliases: ["remove"])
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Volume names.") var names: [String]
+
+        func run() throws {
+            try reportingErrors {
+                let engine = try global.openEngine()
+                var failures: [String] = []
+                for name in names {
+                    do {
+                        try engine.removeVolume(name)
+                        print(name)
+                    } catch let error as StowageError {
+                        failures.append("Error response from daemon: \(error)")
+                    }
+                }
+                if !failures.isEmpty { throw StowageError(.alreadyExists, failures.joined(separator: "\n")) }
+            }
+        }
+    }
+
+    struct Prune: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "prune", abstract: "Remove unused anonymous volumes (all unused with -a).")
+        @OptionGroup var global: GlobalOptions
+        @Flag(name: .shortAndLong, help: "Remove all unused volumes, not just anonymous ones.") var all = false
+        @Flag(name: .shortAndLong, help: "Do not prompt for confirmation.") var force = false
+
+        func run() throws {
+            try reportingErrors {
+                guard force || confirm(all ? "WARNING! This will remove all local volumes not used by at least one container."
+                                           : "WARNING! This will remove anonymous local volumes not used by at least one container.") else { return }
+                let result = try global.openEngine().pruneVolumes(all: all)
+                printPruned("Deleted Volumes:", result.names, reclaimed: result.reclaimed)
+            }
+        }
+    }
+}
+
+/// `stowage system …`: `df` and `prune`, as `docker system …`.
+struct SystemCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "system", abstract: "Manage Stowage.",
+                                                    subcommands: [DiskUsage.self, Prune.self])
+
+    struct DiskUsage: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "df", abstract: "Show disk usage.")
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "Format output: json, or table.") var format: String?
+
+        func run() throws {
+            try reportingErrors {
+                let rows = try global.openEngine().diskUsage()
+                let reclaimable = { (row: DiskUsageRow) -> String in
+                    let text = Units.humanSize(row.reclaimable, precision: 4)
+                    return row.size > 0 ? "\(text) (\(row.reclaimable * 100 / row.size)%)" : text
+                }
+                if format == "json" || format == "{{json .}}" {
+                    for row in rows {
+                        print(JSONValue.object([("Active", .string(String(row.active))), ("Reclaimable", .string(reclaimable(row))),
+                                                ("Size", .string(Units.humanSize(row.size, precision: 4))),
+                                                ("TotalCount", .string(String(row.total))), ("Type", .string(row.type))]).serialized())
+                    }
+                    return
+                }
+                var table = Table(header: ["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"])
+                for row in rows {
+                    table.append([row.type, String(row.total), String(row.active), Units.humanSize(row.size, precision: 4), reclaimable(row)])
+                }
+                print(table.render(), terminator: "")
+            }
+        }
+    }
+
+    struct Prune: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "prune", abstract: "Remove unused data: unmounted containers, dangling images (all unused with -a), and with --volumes unused anonymous volumes.")
+        @OptionGroup var global: GlobalOptions
+        @Flag(name: .shortAndLong, help: "Remove all unused images, not just dangling ones.") var all = false
+        @Flag(help: "Prune anonymous volumes.") var volumes = false
+        @Flag(name: .shortAndLong, help: "Do not prompt for confirmation.") var force = false
+
+        func run() throws {
+            try reportingErrors {
+                guard force || confirm("WARNING! This will remove all containers not mounted, unused networks none, and \(all ? "all images without at least one container associated to them" : "dangling images").") else { return }
+                let engine = try global.openEngine()
+                let containers = try engine.pruneContainers()
+                printPruned("Deleted Containers:", containers.ids, reclaimed: nil)
+                var reclaimed = containers.reclaimed
+                if volumes {
+                    let pruned = try engine.pruneVolumes(all: false)
+                    printPruned("Deleted Volumes:", pruned.names, reclaimed: nil)
+                    reclaimed += pruned.reclaimed
+                }
+                let images = try engine.pruneImages(all: all)
+                printPruned("Deleted Images:", images.lines, reclaimed: nil)
+                reclaimed += images.reclaimed
+                print("Total reclaimed space: \(Units.humanSize(reclaimed, precision: 4))")
+            }
+        }
+    }
+}

@@ -1,0 +1,70 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import StowageCore
+import StowageImages
+
+/// A container as its `containers/<id>/config.v2.json` describes it: the parts storage
+/// needs, read from files Stowage or Docker wrote.
+public struct ContainerRecord: Decodable, Sendable {
+    public struct RunState: Decodable, Sendable {
+        public let Running: Bool?
+        public let Paused: Bool?
+        public let Restarting: Bool?
+        public let Dead: Bool?
+        public let ExitCode: Int?
+        public let StartedAt: String?
+        public let FinishedAt: String?
+    }
+
+    /// A volume or bind mount of the container (`MountPoints` values).
+    public struct MountPoint: Decodable, Sendable {
+        public let Source: String?
+        public let Destination: String
+        public let RW: Bool?
+        /// The volume's name; empty for a bind mount.
+        public let Name: String?
+        public let Driver: String?
+        /// `volume` or `bind`.
+        public let `Type`: String?
+    }
+
+    public let ID: String
+    /// With Docker's leading slash: `/web`.
+    public let Name: String
+    public let Created: String
+    public let Image: String
+    public let Path: String?
+    public let Args: [String]?
+    public let Config: ContainerConfig
+    public let State: RunState?
+    public let MountPoints: [String: MountPoint]?
+    public let Driver: String?
+
+    public var name: String { Name.hasPrefix("/") ? String(Name.dropFirst()) : Name }
+    public var imageID: ImageID? { try? ImageID(parsing: Image) }
+    public var createdSeconds: Int64 { Timestamp.parse(Created) ?? 0 }
+    /// Volumes (not binds) it mounts, by name.
+    public var volumeNames: [String] {
+        (MountPoints ?? [:]).values.filter { $0.Type == "volume" }.compactMap(\.Name).filter { !$0.isEmpty }.sorted()
+    }
+
+    /// `created`, `running`, `paused`, `restarting`, `exited` or `dead`, as `ps` filters on.
+    public var status: String {
+        guard let state = self.State else { return "created" }
+        if state.Running == true { return state.Paused == true ? "paused" : state.Restarting == true ? "restarting" : "running" }
+        if state.Dead == true { return "dead" }
+        let started = state.StartedAt.map { $0 != "0001-01-01T00:00:00Z" } ?? false
+        return started ? "exited" : "created"
+    }
+
+    public init(bytes: [UInt8], path: String) throws {
+        do {
+            self = try JSONDecoder().decode(ContainerRecord.self, from: Data(bytes))
+        } catch {
+            throw StowageError(.invalidArchive, "container config \(path) is not valid: \(error)")
+        }
+    }
+}

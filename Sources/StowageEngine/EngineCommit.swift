@@ -1,0 +1,176 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import StowageArchive
+import StowageCore
+import StowageFileSystem
+import StowageImages
+import StowageLayers
+
+/// What `commit` is asked for.
+public struct CommitRequest: Sendable {
+    public var container: String
+    /// `REPO[:TAG]` to tag the new image with.
+    public var reference: String?
+    public var message: String = ""
+    public var author: String = ""
+    /// Dockerfile instructions applied to the config (`-c 'CMD ["/bin/true"]'`).
+    public var changes: [String] = []
+
+    public init(container: String, reference: String? = nil) {
+        self.container = container
+        self.reference = reference
+    }
+}
+
+extension Engine {
+    /// The diff_id of an empty layer (a tar of only its end blocks): a commit that changed
+    /// nothing adds a history step marked `empty_layer` instead of a layer.
+    static let emptyLayerDiffID = "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef"
+
+    /// `commit`: the writable layer's diff becomes a layer on the container's image, with a
+    /// config that records it (Docker's `NewChildImage`). Returns the new image's ID.
+    public func commitContainer(_ request: CommitRequest) throws -> ImageID {
+        let reference = try request.reference.map { try Reference(parsing: $0).withDefaultTag() }
+        let (record, mounted) = try containerLayer(request.container)
+        guard let parentID = record.imageID else {
+            throw StowageError(.invalidArchive, "container \(record.ID) names no image")
+        }
+        let parentConfig = try images.config(parentID)
+        let config = try CommitConfigChanges.apply(request.changes, to: record.Config.inspectJSON)
+        return try layers.whileChanging {
+            // The diff goes through a file: the layer store reads a stream, the driver writes one.
+            let staging = configuration.dataRoot + "/tmp/commit-" + LayerCacheID.random().rawValue.prefix(16)
+            let file = try FileDescriptor.open(staging, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode: 0o600)
+            defer { unlink(staging) }
+            let result = try driver.diff(mounted.mountID, parent: mounted.initID, to: FileSink(file))
+            let isEmpty = result.diffID.description == Self.emptyLayerDiffID
+            var diffIDs = parentConfig.rootFS.diffIDs
+            if !isEmpty {
+                let layer = try layers.register(FileSource(path: staging), parent: mounted.parent, expectedDiffID: result.diffID).layer
+                diffIDs.append(layer.diffID)
+            }
+            CrashPoint.commitLayerRegistered.reached()
+            let now = Timestamp.now()
+            let created = Timestamp.formatRFC3339Nano(seconds: now.seconds, nanoseconds: now.nanoseconds)
+            let step = ChildHistory(created: created, author: request.author, createdBy: (record.Config.Cmd ?? []).joined(separator: " "),
+                                    comment: request.message, emptyLayer: isEmpty)
+            let bytes = Array(childConfig(parent: parentConfig, config: config, containerConfig: record.Config.inspectJSON,
+                                          container: record.ID, created: created, author: request.author,
+                                          comment: request.message, diffIDs: diffIDs, step: step).utf8)
+            let id = try images.put(bytes)
+            try images.setParent(parentID, of: id)
+            if let reference {
+                try references.add(reference, image: id)
+                try images.setLastUpdated(id)
+            }
+            return id
+        }
+    }
+
+    /// One history step as Go marshals `image.History`.
+    struct ChildHistory {
+        let created: String
+        var author = ""
+        var createdBy = ""
+        var comment = ""
+        var emptyLayer = false
+
+        var json: JSONValue {
+            var members: [(String, JSONValue)] = [("created", .string(created))]
+            if !author.isEmpty { members.append(("author", .string(author))) }
+            if !createdBy.isEmpty { members.append(("created_by", .string(createdBy))) }
+            if !comment.isEmpty { members.append(("comment", .string(comment))) }
+            if emptyLayer { members.append(("empty_layer", .bool(true))) }
+            return .object(members)
+        }
+    }
+
+    /// The new image's config as Docker writes it: top-level keys sorted, no trailing newline.
+    private func childConfig(parent: ImageConfig, config: JSONValue, containerConfig: JSONValue, container: String,
+                             created: String, author: String, comment: String, diffIDs: [DiffID], step: ChildHistory) -> String {
+        let history = (parent.history ?? []).map { old in
+            ChildHistory(created: old.created.flatMap { Timestamp.parseWithNanoseconds($0) }
+                            .map { Timestamp.formatRFC3339Nano(seconds: $0.seconds, nanoseconds: $0.nanoseconds) } ?? old.created ?? "0001-01-01T00:00:00Z",
+                         author: old.author ?? "", createdBy: old.createdBy ?? "", comment: old.comment ?? "",
+                         emptyLayer: old.emptyLayer ?? false)
+        } + [step]
+        var members: [String: JSONValue] = [
+            "architecture": .string(parent.architecture ?? "amd64"), "os": .string(parent.os ?? "linux"),
+            "config": config, "container": .string(container), "container_config": containerConfig,
+            "created": .string(created), "history": .array(history.map(\.json)),
+            "rootfs": .object([("type", .string("layers")), ("diff_ids", .array(diffIDs.map { .string($0.description) }))]),
+        ]
+        if !author.isEmpty { members["author"] = .string(author) }
+        if !comment.isEmpty { members["comment"] = .string(comment) }
+        if let variant = parent.variant, !variant.isEmpty { members["variant"] = .string(variant) }
+        if let version = parent.osVersion, !version.isEmpty { members["os.version"] = .string(version) }
+        return JSONValue.sortedObject(members).serialized()
+    }
+}
+
+/// `commit -c`: Dockerfile instructions that change the committed config (`CMD`,
+/// `ENTRYPOINT`, `ENV`, `LABEL`, `WORKDIR`, `USER`, `EXPOSE`, `VOLUME`, `STOPSIGNAL`).
+enum CommitConfigChanges {
+    static func apply(_ changes: [String], to config: JSONValue) throws -> JSONValue {
+        guard case .object(var members) = config else { return config }
+        func set(_ key: String, _ value: JSONValue) {
+            if let index = members.firstIndex(where: { $0.0 == key }) { members[index].1 = value } else { members.append((key, value)) }
+        }
+        func get(_ key: String) -> JSONValue? { members.first { $0.0 == key }?.1 }
+        for change in changes {
+            let trimmed = change.drop { $0 == " " }
+            let keyword = trimmed.prefix { $0 != " " }.uppercased()
+            let argument = String(trimmed.dropFirst(keyword.count).drop { $0 == " " })
+            switch keyword {
+            case "CMD": set("Cmd", .strings(try commandForm(argument)))
+            case "ENTRYPOINT": set("Entrypoint", .strings(try commandForm(argument)))
+            case "WORKDIR": set("WorkingDir", .string(argument))
+            case "USER": set("User", .string(argument))
+            case "STOPSIGNAL": set("StopSignal", .string(argument))
+            case "ENV", "LABEL":
+                let pair = argument.contains("=") ? argument.split(separator: "=", maxSplits: 1).map(String.init)
+                                                  : argument.split(separator: " ", maxSplits: 1).map(String.init)
+                guard pair.count == 2 else { throw StowageError(.invalidArgument, "\(keyword) needs a key and a value: \(change)") }
+                let value = pair[1].count >= 2 && pair[1].hasPrefix("\"") && pair[1].hasSuffix("\"") ? String(pair[1].dropFirst().dropLast()) : pair[1]
+                if keyword == "ENV" {
+                    var env: [JSONValue] = []
+                    if case .array(let existing)? = get("Env") { env = existing.filter { if case .string(let s) = $0 { return !s.hasPrefix(pair[0] + "=") }; return true } }
+                    set("Env", .array(env + [.string(pair[0] + "=" + value)]))
+                } else {
+                    var labels: [(String, JSONValue)] = []
+                    if case .object(let existing)? = get("Labels") { labels = existing.filter { $0.0 != pair[0] } }
+                    set("Labels", .sortedObject(Dictionary(labels + [(pair[0], .string(value))], uniquingKeysWith: { $1 })))
+                }
+            case "EXPOSE", "VOLUME":
+                let key = keyword == "EXPOSE" ? "ExposedPorts" : "Volumes"
+                var entries: [(String, JSONValue)] = []
+                if case .object(let existing)? = get(key) { entries = existing }
+                let items = jsonArray(argument) ?? argument.split(separator: " ").map(String.init)
+                for item in items where !item.isEmpty {
+                    let name = keyword == "EXPOSE" && !item.contains("/") ? item + "/tcp" : item
+                    entries.append((name, .object([])))
+                }
+                set(key, .sortedObject(Dictionary(entries, uniquingKeysWith: { $1 })))
+            default:
+                throw StowageError(.invalidArgument, "dockerfile parse error: unknown instruction \(keyword) in commit change \"\(change)\" (CMD, ENTRYPOINT, ENV, LABEL, WORKDIR, USER, EXPOSE, VOLUME, STOPSIGNAL are supported)")
+            }
+        }
+        return .object(members)
+    }
+
+    /// `["a","b"]` (exec form) as is; anything else (shell form) as `/bin/sh -c '…'`.
+    private static func commandForm(_ argument: String) throws -> [String] {
+        jsonArray(argument) ?? ["/bin/sh", "-c", argument]
+    }
+
+    private static func jsonArray(_ argument: String) -> [String]? {
+        guard argument.hasPrefix("[") else { return nil }
+        return try? JSONDecoder().decode([String].self, from: Data(argument.utf8))
+    }
+}

@@ -1,0 +1,318 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import StowageArchive
+import StowageCore
+import StowageDrivers
+import StowageFileSystem
+import StowageImages
+import StowageLayers
+import StowageTar
+
+/// What `create` is asked for.
+public struct ContainerCreation: Sendable {
+    public var image: String
+    public var name: String?
+    /// Replaces the image's `Cmd` when not empty.
+    public var command: [String] = []
+    /// `-v` specifications: `NAME:/path[:ro]`, `/host/path:/path[:ro]` or `/path` (anonymous).
+    public var volumes: [String] = []
+    public var labels: [String: String] = [:]
+
+    public init(image: String, name: String? = nil) {
+        self.image = image
+        self.name = name
+    }
+}
+
+/// One container as `ps` lists it.
+public struct ContainerSummary: Sendable {
+    public let record: ContainerRecord
+    /// The image as given at create, or its short ID once that name points elsewhere.
+    public let imageName: String
+    /// Whether something holds its root filesystem mounted (`stowage mount`).
+    public let isMounted: Bool
+    public let mountCount: Int
+    /// Bytes of the writable layer (when sizes were asked for).
+    public let sizeRw: Int64?
+    /// `sizeRw` plus the image's layers.
+    public let sizeRootFs: Int64?
+}
+
+extension Engine {
+    // MARK: - Create
+
+    /// `create`: the container's init and writable layers on the image, its volumes, and its
+    /// files in Docker's format. Returns the new container's ID.
+    public func createContainer(_ request: ContainerCreation) throws -> String {
+        let imageID = try resolveImage(request.image)
+        let imageConfig = try images.config(imageID)
+        let mounts = try request.volumes.map(parseVolume)
+        let top = ChainID.chain(of: imageConfig.rootFS.diffIDs).last
+        return try withContainerNames {
+            let name = try request.name ?? generateName()
+            try checkNameIsFree(name)
+            let id = LayerCacheID.random().rawValue
+            let config = try ContainerConfigMerge.merge(command: request.command, labels: request.labels,
+                                                       anonymousVolumes: mounts.filter { $0.anonymous }.map(\.destination),
+                                                       imageName: request.image, hostname: String(id.prefix(12)),
+                                                       image: imageConfig.config)
+            return try layers.whileChanging {
+                let mounted = try mountedLayers.create(id, parent: top, setUpInit: InitLayer.setUp)
+                do {
+                    let finalMounts = try prepareVolumes(mounts, for: mounted)
+                    CrashPoint.containerLayersRecorded.reached()
+                    try containers.write(ContainerDocument(id: id, name: name, created: Timestamp.now(), image: imageID,
+                                                           config: config, mounts: finalMounts, driver: driver.name))
+                    _ = try ContainerMountState.update(in: containers.directory(of: id)) { state in
+                        state.sizeRw = 0
+                        state.sizeGeneration = state.generation
+                    }
+                } catch {
+                    try? containers.removeDirectory(id)
+                    try? mountedLayers.remove(mounted)
+                    throw error
+                }
+                return id
+            }
+        }
+    }
+
+    /// Parses one `-v`.
+    private func parseVolume(_ text: String) throws -> ContainerDocument.Mount {
+        var parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        var readOnly = false
+        if parts.count == 3 || (parts.count == 2 && ["ro", "rw"].contains(parts[1])) {
+            guard ["ro", "rw"].contains(parts.last!) else { throw StowageError(.invalidArgument, "invalid mode: \(parts.last!)") }
+            readOnly = parts.removeLast() == "ro"
+        }
+        guard parts.count <= 2, let destination = parts.last, destination.hasPrefix("/") else {
+            throw StowageError(.invalidArgument, "invalid volume specification: '\(text)'")
+        }
+        let cleaned = "/" + destination.split(separator: "/").joined(separator: "/")
+        if parts.count == 1 {
+            let name = LayerCacheID.random().rawValue
+            return .init(kind: .volume, name: name, source: volumes.root + "/" + name + "/_data", destination: cleaned,
+                         readOnly: readOnly, anonymous: true, bind: nil)
+        }
+        let source = parts[0]
+        if source.hasPrefix("/") {
+            return .init(kind: .bind, name: "", source: source, destination: cleaned, readOnly: readOnly, anonymous: false, bind: text)
+        }
+        guard VolumeStore.isValidName(source) else {
+            throw StowageError(.invalidArgument, "create \(source): \"\(source)\" includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path")
+        }
+        return .init(kind: .volume, name: source, source: volumes.root + "/" + source + "/_data", destination: cleaned,
+                     readOnly: readOnly, anonymous: false, bind: text)
+    }
+
+    /// Creates the volumes and fills each new, empty one from the container's files at its
+    /// path, as Docker does at create (binds are left alone).
+    private func prepareVolumes(_ mounts: [ContainerDocument.Mount], for mounted: MountedLayer) throws -> [ContainerDocument.Mount] {
+        let volumeMounts = mounts.filter { $0.kind == .volume }
+        guard !volumeMounts.isEmpty else { return mounts }
+        let rootPath = try driver.get(mounted.mountID)
+        defer { try? driver.put(mounted.mountID) }
+        let root = try FileDescriptor.openDirectory(rootPath)
+        for mount in volumeMounts {
+            let volume = try volumes.create(mount.name, labels: mount.anonymous ? [Volume.anonymousLabel: ""] : [:])
+            guard try FileDescriptor.openDirectory(volume.mountpoint).childNames().isEmpty,
+                  let source = try? root.openInRoot(String(mount.destination.dropFirst()), O_RDONLY | O_DIRECTORY | O_CLOEXEC) else { continue }
+            try TreeCopier.copy(from: try source.resolvedPath(), to: volume.mountpoint)
+        }
+        return mounts
+    }
+
+    /// Runs `body` holding the lock that keeps container names unique between processes.
+    private func withContainerNames<T>(_ body: () throws -> T) throws -> T {
+        try FileLock(path: configuration.dataRoot + "/.stowage-containers.lock").withExclusive(body)
+    }
+
+    private func checkNameIsFree(_ name: String) throws {
+        guard ContainerStore.isValidName(name) else {
+            throw StowageError(.invalidArgument, "Invalid container name (\(name)), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
+        }
+        if let owner = try containers.all().first(where: { $0.name == name }) {
+            throw StowageError(.alreadyExists, "Conflict. The container name \"/\(name)\" is already in use by container \"\(owner.ID)\". You have to remove (or rename) that container to be able to reuse that name.")
+        }
+    }
+
+    /// A free `adjective_surname` name, as Docker makes them.
+    private func generateName() throws -> String {
+        let taken = Set(try containers.all().map(\.name))
+        for _ in 0..<100 {
+            let name = ContainerNames.adjectives.randomElement()! + "_" + ContainerNames.surnames.randomElement()!
+            if !taken.contains(name) { return name }
+        }
+        return "stowage_" + LayerCacheID.random().rawValue.prefix(12)
+    }
+
+    // MARK: - Finding
+
+    /// The container and its read-write layer.
+    func containerLayer(_ text: String) throws -> (ContainerRecord, MountedLayer) {
+        let record = try containers.resolve(text)
+        guard let mounted = try mountedLayers.layer(record.ID) else {
+            throw StowageError(.notFound, "container \(record.ID) has no read-write layer in \(mountedLayers.root)")
+        }
+        return (record, mounted)
+    }
+
+    // MARK: - Mount
+
+    /// `mount`: mounts the container's root filesystem (once, however many hold it) and
+    /// returns its path. It stays mounted after this process ends, until the last `unmount`.
+    public func mountContainer(_ text: String) throws -> String {
+        let (record, mounted) = try containerLayer(text)
+        return try ContainerMountState.update(in: containers.directory(of: record.ID)) { state in
+            let path = try driver.get(mounted.mountID)  // never put: the mount outlives this process
+            state.mounts += 1
+            state.generation += 1
+            return path
+        }
+    }
+
+    /// `unmount`: releases one `mount` (all with `force`); the last release unmounts and
+    /// measures the writable layer for `ps -s`. Returns the mounts still held.
+    @discardableResult
+    public func unmountContainer(_ text: String, force: Bool = false) throws -> Int {
+        let (record, mounted) = try containerLayer(text)
+        return try ContainerMountState.update(in: containers.directory(of: record.ID)) { state in
+            state.mounts = force ? 0 : max(0, state.mounts - 1)
+            if state.mounts == 0 {
+                try driver.unmount(mounted.mountID)
+                state.sizeRw = try driver.diffSize(mounted.mountID, parent: mounted.initID)
+                state.sizeGeneration = state.generation
+            }
+            return state.mounts
+        }
+    }
+
+    // MARK: - Diff, size, export
+
+    /// `diff`: the writable layer's changes against the init layer, sorted by path.
+    public func containerChanges(_ text: String) throws -> [Change] {
+        let (_, mounted) = try containerLayer(text)
+        return try driver.changes(mounted.mountID, parent: mounted.initID)
+    }
+
+    /// The writable layer's size: the figure kept since the last unmount while it is still
+    /// exact, a fresh measurement otherwise (kept in turn when nothing holds the mount).
+    public func containerSize(_ record: ContainerRecord, _ mounted: MountedLayer) throws -> Int64 {
+        let directory = containers.directory(of: record.ID)
+        let state = ContainerMountState.read(in: directory)
+        if let cached = state.cachedSize { return cached }
+        let size = try driver.diffSize(mounted.mountID, parent: mounted.initID)
+        if state.mounts == 0 {
+            try? ContainerMountState.update(in: directory) { current in
+                guard current.mounts == 0, current.generation == state.generation else { return }
+                current.sizeRw = size
+                current.sizeGeneration = current.generation
+            }
+        }
+        return size
+    }
+
+    /// `export`: the container's whole root filesystem as one tar.
+    public func exportContainer(_ text: String, to sink: ByteSink) throws {
+        let (_, mounted) = try containerLayer(text)
+        let path = try driver.get(mounted.mountID)
+        defer { try? driver.put(mounted.mountID) }
+        _ = try DirectoryArchiver.archive(path, to: sink)
+    }
+
+    // MARK: - Listing
+
+    /// `ps -a`: every container, newest first, with sizes when asked for.
+    public func containerSummaries(sizes: Bool) throws -> [ContainerSummary] {
+        let order = { (record: ContainerRecord) -> (Int64, Int64, String) in
+            let time = Timestamp.parseWithNanoseconds(record.Created)
+            return (time?.seconds ?? 0, time?.nanoseconds ?? 0, record.ID)
+        }
+        return try containers.all().sorted { order($0) > order($1) }.map { record in
+            let state = ContainerMountState.read(in: containers.directory(of: record.ID))
+            var sizeRw: Int64?
+            var sizeRootFs: Int64?
+            if sizes, let mounted = try mountedLayers.layer(record.ID) {
+                let rw = try containerSize(record, mounted)
+                let parentSize = try mounted.parent.map { try layers.stack($0).reduce(0) { $0 + $1.size } } ?? 0
+                sizeRw = rw
+                sizeRootFs = rw + parentSize
+            }
+            return ContainerSummary(record: record, imageName: try displayedImage(of: record), isMounted: state.mounts > 0,
+                                    mountCount: state.mounts, sizeRw: sizeRw, sizeRootFs: sizeRootFs)
+        }
+    }
+
+    /// The IMAGE column: the name given at create while it still names the container's
+    /// image, the image's short ID otherwise.
+    private func displayedImage(of record: ContainerRecord) throws -> String {
+        guard let id = record.imageID else { return record.Image }
+        let given = record.Config.Image ?? ""
+        if !given.isEmpty, (try? resolveImage(given)) == id { return given }
+        return id.shortForm
+    }
+
+    // MARK: - Remove
+
+    /// `rm`: removes the container's metadata, then its layers; with `removeVolumes`, its
+    /// anonymous volumes that no other container uses. A mounted container needs `force`.
+    public func removeContainer(_ text: String, force: Bool, removeVolumes: Bool) throws {
+        let record = try containers.resolve(text)
+        let state = ContainerMountState.read(in: containers.directory(of: record.ID))
+        if state.mounts > 0, !force {
+            throw StowageError(.alreadyExists, "cannot remove container \(record.name): its root filesystem is mounted (\(state.mounts) mount\(state.mounts == 1 ? "" : "s")); unmount it first or force the removal")
+        }
+        try layers.whileChanging {
+            try containers.unlist(record.ID)
+            CrashPoint.containerUnlisted.reached()
+            if let mounted = try mountedLayers.layer(record.ID) { try mountedLayers.remove(mounted) }
+            try containers.removeDirectory(record.ID)
+        }
+        guard removeVolumes else { return }
+        let stillUsed = Set(try containers.all().flatMap(\.volumeNames))
+        for name in record.volumeNames where !stillUsed.contains(name) {
+            if let volume = try volumes.volume(name), volume.isAnonymous { try volumes.remove(name) }
+        }
+    }
+
+    /// IDs of the containers using the image.
+    public func containers(using image: ImageID) throws -> [ContainerRecord] {
+        try containers.all().filter { $0.imageID == image }
+    }
+}
+
+/// Docker's `merge` of a new container's config with its image's.
+enum ContainerConfigMerge {
+    static func merge(command: [String], labels: [String: String], anonymousVolumes: [String], imageName: String,
+                      hostname: String, image: ContainerConfig?) throws -> ContainerConfig {
+        let entrypoint = image?.Entrypoint
+        let cmd = command.isEmpty ? image?.Cmd : command
+        if (entrypoint ?? []).isEmpty, (cmd ?? []).isEmpty {
+            throw StowageError(.invalidArgument, "No command specified")
+        }
+        var volumes = image?.Volumes.map { Array($0.keys) } ?? []
+        volumes += anonymousVolumes
+        var mergedLabels = labels
+        for (key, value) in image?.Labels ?? [:] where mergedLabels[key] == nil { mergedLabels[key] = value }
+        var members: [String: JSONValue] = [
+            "Hostname": .string(hostname), "AttachStdout": .bool(true), "AttachStderr": .bool(true),
+            "Cmd": .strings(cmd), "Image": .string(imageName), "Labels": .sortedObject(mergedLabels.mapValues(JSONValue.string)),
+        ]
+        if let user = image?.User { members["User"] = .string(user) }
+        if let env = image?.Env { members["Env"] = .strings(env) }
+        if let entrypoint { members["Entrypoint"] = .strings(entrypoint) }
+        if let workingDir = image?.WorkingDir { members["WorkingDir"] = .string(workingDir) }
+        if let stopSignal = image?.StopSignal { members["StopSignal"] = .string(stopSignal) }
+        if let ports = image?.ExposedPorts { members["ExposedPorts"] = .sortedObject(ports.mapValues { _ in .object([]) }) }
+        if !volumes.isEmpty { members["Volumes"] = .sortedObject(Dictionary(volumes.map { ($0, JSONValue.object([])) }, uniquingKeysWith: { a, _ in a })) }
+        if image?.ArgsEscaped == true, command.isEmpty { members["ArgsEscaped"] = .bool(true) }
+        let text = JSONValue.sortedObject(members).serialized()
+        return try JSONDecoder().decode(ContainerConfig.self, from: Data(text.utf8))
+    }
+}

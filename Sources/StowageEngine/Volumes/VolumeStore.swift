@@ -1,0 +1,139 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import StowageArchive
+import StowageCore
+import StowageFileSystem
+
+/// One local volume.
+public struct Volume: Sendable {
+    public let name: String
+    /// `<root>/volumes/<name>/_data`.
+    public let mountpoint: String
+    public let labels: [String: String]
+    /// RFC 3339 in seconds, as `volume inspect` prints `CreatedAt`.
+    public let createdAt: String
+    /// Made for one container without a name from the user (64 hex digits).
+    public var isAnonymous: Bool { labels[Self.anonymousLabel] != nil || Self.looksAnonymous(name) }
+
+    /// The label Docker (API 1.42+) puts on anonymous volumes.
+    public static let anonymousLabel = "com.docker.volume.anonymous"
+
+    static func looksAnonymous(_ name: String) -> Bool {
+        name.utf8.count == 64 && name.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }
+    }
+}
+
+/// Docker's local volume driver (`<root>/volumes/<name>/_data`): data that outlives the
+/// containers that mount it. Labels are kept in `<name>/stowage-volume.json` beside `_data`
+/// (Docker keeps them in its `metadata.db`).
+public final class VolumeStore {
+    /// `<root>/volumes`.
+    public let root: String
+
+    public init(root: String) throws {
+        self.root = root
+        try FileDescriptor.ensureDirectory(root, mode: 0o701)
+    }
+
+    /// Names as Docker accepts them: `[a-zA-Z0-9][a-zA-Z0-9_.-]+`.
+    public static func isValidName(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        let isAlphanumeric = { (byte: UInt8) in (byte >= 48 && byte <= 57) || (byte >= 65 && byte <= 90) || (byte >= 97 && byte <= 122) }
+        guard bytes.count >= 2, isAlphanumeric(bytes[0]) else { return false }
+        return bytes.dropFirst().allSatisfy { isAlphanumeric($0) || $0 == 95 || $0 == 46 || $0 == 45 }
+    }
+
+    /// Creates a volume, or returns the existing one of that name (as Docker does).
+    @discardableResult
+    public func create(_ name: String, labels: [String: String] = [:]) throws -> Volume {
+        guard Self.isValidName(name) else {
+            throw StowageError(.invalidArgument, "create \(name): \"\(name)\" includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path")
+        }
+        if let existing = try volume(name) { return existing }
+        let directory = root + "/" + name
+        let staging = root + "/.creating-" + name
+        try? FileDescriptor.removeTree(staging)
+        try SystemError.check(mkdir(staging, 0o701), "mkdir", staging)
+        do {
+            chmod(staging, 0o701)
+            try SystemError.check(mkdir(staging + "/_data", 0o755), "mkdir", staging + "/_data")
+            let now = Timestamp.now()
+            let metadata = JSONValue.object([
+                ("CreatedAt", .string(Timestamp.formatRFC3339(seconds: now.seconds))),
+                ("Labels", labels.isEmpty ? .null : .sortedObject(labels.mapValues(JSONValue.string))),
+            ])
+            try StagedFile.write(Array(metadata.serialized().utf8), to: staging + "/" + Self.metadataName, mode: 0o600)
+            try FileDescriptor.rename(staging, to: directory, noReplace: true)
+        } catch {
+            try? FileDescriptor.removeTree(staging)
+            if let existing = try volume(name) { return existing }
+            throw error
+        }
+        return try volume(name)!
+    }
+
+    /// The volume `name`, or nil.
+    public func volume(_ name: String) throws -> Volume? {
+        guard Self.isValidName(name) else { return nil }
+        let directory = root + "/" + name
+        guard FileDescriptor.exists(directory + "/_data") else { return nil }
+        var labels: [String: String] = [:]
+        var created: String?
+        if let text = FileDescriptor.readText(directory + "/" + Self.metadataName),
+           let metadata = try? JSONDecoder().decode(Metadata.self, from: Data(text.utf8)) {
+            labels = metadata.Labels ?? [:]
+            created = metadata.CreatedAt
+        }
+        if created == nil {
+            var st = stat()
+            let seconds = stat(directory, &st) == 0 ? Int64(st.st_ctim.tv_sec) : 0
+            created = Timestamp.formatRFC3339(seconds: seconds)
+        }
+        return Volume(name: name, mountpoint: directory + "/_data", labels: labels, createdAt: created!)
+    }
+
+    /// The volume `name`; Docker's error when it does not exist.
+    public func require(_ name: String) throws -> Volume {
+        guard let volume = try volume(name) else { throw StowageError(.notFound, "get \(name): no such volume") }
+        return volume
+    }
+
+    /// Every volume, by name.
+    public func all() throws -> [Volume] {
+        try FileDescriptor.openDirectory(root).childNames().sorted().compactMap { try volume($0) }
+    }
+
+    /// Removes a volume and its data (the caller checks that no container uses it).
+    public func remove(_ name: String) throws {
+        _ = try require(name)
+        let doomed = root + "/.removing-" + name
+        try FileDescriptor.rename(root + "/" + name, to: doomed)
+        try FileDescriptor.removeTree(doomed)
+    }
+
+    /// Removes what interrupted `create` and `remove` left.
+    public func sweep() throws {
+        for name in try FileDescriptor.openDirectory(root).childNames() where name.hasPrefix(".creating-") || name.hasPrefix(".removing-") {
+            try FileDescriptor.removeTree(root + "/" + name)
+        }
+    }
+
+    /// The bytes of the files in a volume (`system df`: what removing it frees).
+    public func size(of volume: Volume) throws -> Int64 {
+        try DiskUsage.bytes(under: volume.mountpoint)
+    }
+
+    private static let metadataName = "stowage-volume.json"
+
+    private struct Metadata: Decodable {
+        let CreatedAt: String?
+        let Labels: [String: String]?
+    }
+}
+
