@@ -1,0 +1,164 @@
+import Foundation
+import StowageCore
+import StowageTestSupport
+import Testing
+
+/// Containers through the `stowage` verbs, compared with what the real Docker reports for
+/// the same writes made by `docker run`.
+@Suite("stowage create, mount, diff, ps -s, commit, rm, volumes", .serialized)
+struct ContainerCommandTests {
+    /// The writes, relative to the container's root: a new file, a change, deletions, an
+    /// opaque re-create, a directory rename.
+    static let writes = "echo hello > newfile && echo x >> etc/passwd && rm bin/ls && mkdir -p d1/sub && echo a > d1/sub/f"
+        + " && rm -rf tmp && mkdir tmp && mv var/lib/app var/lib/app2 && rm -rf root && mkdir root && echo r > root/x"
+        + " && touch etc/motd"
+
+    /// A data root with the base fixture loaded, for one driver.
+    final class Root {
+        let directory: TemporaryDirectory
+        let driver: String
+        var path: String { directory.join("root") }
+
+        init(driver: String) throws {
+            directory = try TemporaryDirectory("ctr")
+            self.driver = driver
+            try run(["load", "-i", Fixtures.path("base.tar")])
+        }
+
+        deinit { unmountEverything(under: directory.path) }
+
+        /// Runs a verb on this root; throws unless it succeeds.
+        @discardableResult
+        func run(_ arguments: [String], environment: [String: String] = [:]) throws -> String {
+            let result = try stowage(["--data-root", path, "-s", driver] + arguments)
+            guard result.status == 0 else {
+                throw FixtureError(description: "stowage \(arguments.joined(separator: " ")) failed (\(result.status)): \(result.standardError)")
+            }
+            return result.output
+        }
+
+        /// Mounts the container, runs the writes in its root, unmounts.
+        func write(_ container: String, _ script: String) throws {
+            let merged = try run(["mount", container]).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard merged.hasPrefix(path + "/") else { throw FixtureError(description: "mount printed \(merged)") }
+            _ = try shell("cd '\(merged)' && " + script)
+            try run(["unmount", container])
+        }
+    }
+
+    @Test("diff, ps -s and the committed layer agree with Docker's for the same writes", arguments: ["vfs", "overlay2"])
+    func agreesWithDocker(driver: String) throws {
+        let root = try Root(driver: driver)
+        // The same command as Docker's container, so that the commit's history says the same.
+        try root.run(["create", "--name", "c1", "fixture/base", "sh", "-c", "cd / && " + Self.writes])
+        try root.write("c1", Self.writes)
+        let ours = try root.run(["diff", "c1"]).split(separator: "\n").map(String.init)
+
+        let docker = try DockerEngine(storageDriver: driver)
+        defer { docker.stop() }
+        try docker.docker(["load", "-i", Fixtures.path("base.tar")])
+        try docker.docker(["run", "--network", "none", "--name", "c1", "fixture/base", "sh", "-c", "cd / && " + Self.writes])
+        let theirs = try docker.docker(["diff", "c1"]).split(separator: "\n").map(String.init)
+        // Docker lists a naive diff in map order: compare the lines, not their order.
+        #expect(ours.sorted() == theirs.sorted())
+
+        let ourSize = try root.run(["ps", "-a", "-s", "--format", "{{.Size}}"])
+        let theirSize = try docker.docker(["ps", "-a", "-s", "--format", "{{.Size}}"])
+        #expect(ourSize == theirSize)
+        #expect(ourSize.hasPrefix("58B "))
+
+        try root.run(["commit", "-m", "msg", "-a", "me", "c1", "fixture/committed:1"])
+        try docker.docker(["commit", "-m", "msg", "-a", "me", "c1", "fixture/committed:1"])
+        let ourHistory = try root.run(["history", "--format", "{{.CreatedBy}}|{{.Size}}|{{.Comment}}", "fixture/committed:1"])
+        let theirHistory = try docker.docker(["history", "--format", "{{.CreatedBy}}|{{.Size}}|{{.Comment}}", "fixture/committed:1"])
+        #expect(ourHistory == theirHistory)
+
+        try root.run(["save", "-o", root.directory.join("ours.tar"), "fixture/committed:1"])
+        try docker.docker(["save", "-o", root.directory.join("theirs.tar"), "fixture/committed:1"])
+        let list = { (archive: String) throws -> [String] in
+            let layer = try ArchiveMembers(path: archive).imageLayers().last!.bytes
+            return try runProcess(["tar", "-t"], input: Data(layer)).output.split(separator: "\n").map(String.init)
+        }
+        #expect(try list(root.directory.join("ours.tar")) == list(root.directory.join("theirs.tar")))
+    }
+
+    @Test("an unchanged container commits an empty layer step, as Docker's", arguments: ["vfs", "overlay2"])
+    func unchangedCommit(driver: String) throws {
+        let root = try Root(driver: driver)
+        try root.run(["create", "--name", "c1", "fixture/base"])
+        let before = try FileManager.default.contentsOfDirectory(atPath: root.path + "/image/\(driver)/layerdb/sha256").count
+        try root.run(["commit", "c1", "fixture/unchanged"])
+        #expect(try root.run(["history", "--format", "{{.CreatedBy}}|{{.Size}}", "fixture/unchanged"]) == "/bin/sh|0B\n|1.98MB\n")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root.path + "/image/\(driver)/layerdb/sha256").count == before)
+    }
+
+    @Test("create writes Docker's files; rm leaves no layer, mount or metadata; a named volume outlives its container")
+    func removeAndVolumes() throws {
+        let root = try Root(driver: "overlay2")
+        let layersBefore = try FileManager.default.contentsOfDirectory(atPath: root.path + "/overlay2").sorted()
+        let id = try root.run(["create", "--name", "c1", "-v", "data:/etc", "-v", "/srv", "fixture/base"])
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(id.count == 64)
+        let mounts = root.path + "/image/overlay2/layerdb/mounts/" + id
+        let mountID = try String(contentsOfFile: mounts + "/mount-id", encoding: .utf8)
+        #expect(try String(contentsOfFile: mounts + "/init-id", encoding: .utf8) == mountID + "-init")
+        #expect(try String(contentsOfFile: mounts + "/parent", encoding: .utf8) == "sha256:8664d0a4573702b21424549185be4386fd3feab927dcd3e8e195ea2f7404ba10")
+        let initFiles = try shell("cd '\(root.path)/overlay2/\(mountID)-init/diff' && find . | sort")
+        #expect(initFiles == ".\n./.dockerenv\n./dev\n./dev/console\n./dev/pts\n./dev/shm\n./etc\n./etc/hostname\n./etc/hosts\n./etc/mtab\n./etc/resolv.conf\n./proc\n./sys\n")
+        let config = try String(contentsOfFile: root.path + "/containers/\(id)/config.v2.json", encoding: .utf8)
+        #expect(config.hasPrefix("{\"StreamConfig\":{},\"State\":{\"Running\":false,"))
+        #expect(config.contains("\"Name\":\"/c1\",\"Driver\":\"overlay2\""))
+        // The volume was filled from the image's /etc at create.
+        #expect(FileManager.default.fileExists(atPath: root.path + "/volumes/data/_data/passwd"))
+        #expect(throws: FixtureError.self) { try root.run(["create", "--name", "c1", "fixture/base"]) }  // name taken
+
+        let merged = try root.run(["mount", "c1"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(merged.hasPrefix(root.path))
+        try "kept".write(toFile: root.path + "/volumes/data/_data/note", atomically: false, encoding: .utf8)
+        #expect(throws: FixtureError.self) { try root.run(["rm", "c1"]) }  // mounted
+        #expect(throws: FixtureError.self) { try root.run(["volume", "rm", "data"]) }  // in use
+        #expect(throws: FixtureError.self) { try root.run(["rmi", "fixture/base"]) }  // in use
+        try root.run(["rm", "-f", "-v", "c1"])
+
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root.path + "/overlay2").sorted() == layersBefore)
+        #expect(!FileManager.default.fileExists(atPath: mounts))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root.path + "/containers").isEmpty)
+        #expect(!(try String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)).contains(root.path))
+        // The named volume stays with its data; the anonymous one went with -v.
+        #expect(try root.run(["volume", "ls", "-q"]) == "data\n")
+        try root.run(["create", "--name", "c2", "-v", "data:/etc", "fixture/base"])
+        let again = try root.run(["mount", "c2"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(FileManager.default.fileExists(atPath: root.path + "/volumes/data/_data/note"))
+        #expect(again.hasPrefix(root.path))
+        try root.run(["unmount", "c2"])
+        try root.run(["rm", "c2"])
+        #expect(try root.run(["volume", "prune", "-a", "-f"]).hasPrefix("Deleted Volumes:\ndata\n"))
+    }
+
+    @Test("SIGKILL during create, commit and rm leaves a consistent root after the next start",
+          arguments: ["container-layers-created", "container-layers-recorded", "commit-layer-registered", "container-unlisted", "container-layer-unlisted"])
+    func crash(point: String) throws {
+        let root = try Root(driver: "overlay2")
+        let layers = { try FileManager.default.contentsOfDirectory(atPath: root.path + "/overlay2").sorted() }
+        let before = try layers()
+        if point.hasPrefix("container-layers") {
+            let killed = try runProcess([stowageBinary(), "--data-root", root.path, "-s", "overlay2", "create", "fixture/base"],
+                                        environment: ["STOWAGE_TEST_CRASH_AT": point])
+            #expect(killed.status != 0)
+        } else {
+            try root.run(["create", "--name", "c1", "fixture/base"])
+            try root.write("c1", "echo hello > newfile")
+            let verb = point == "commit-layer-registered" ? ["commit", "c1", "x:1"] : ["rm", "c1"]
+            let killed = try runProcess([stowageBinary(), "--data-root", root.path, "-s", "overlay2"] + verb,
+                                        environment: ["STOWAGE_TEST_CRASH_AT": point])
+            #expect(killed.status != 0)
+            if point == "commit-layer-registered" { try root.run(["rm", "c1"]) }
+        }
+        // The next command sweeps: no container, no mounts entry, no layer beyond the image's.
+        let listed = try root.run(["ps", "-a", "-q"])
+        #expect(listed.isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root.path + "/image/overlay2/layerdb/mounts").isEmpty)
+        #expect(try layers() == before)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root.path + "/containers").isEmpty)
+    }
+}
