@@ -18,6 +18,7 @@ work="$(mktemp -d /tmp/stowage-default-XXXXXX)"
 merged="$work/merged"
 cleanup() {
     if mountpoint -q "$merged" 2>/dev/null; then umount "$merged"; fi
+    grep -o "$work/[^ ]*" /proc/mounts | sort -r | xargs -r umount -l
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -70,6 +71,19 @@ run images
 run history stowage/busybox
 run info
 run layer probe stowage/busybox
+echo "== a container: its writable layer on the image, written through its mount"
+run create --name demo stowage/busybox
+rootfs="$("$stowage" --data-root "$root" mount demo)"
+[[ "$rootfs" == "$root"/* ]] || { echo "mount printed '$rootfs'" >&2; exit 1; }
+echo "hello" > "$rootfs/hello.txt"
+echo "demo" >> "$rootfs/etc/hostname"
+rm -f "$rootfs/etc/motd"
+run unmount demo
+run diff demo
+run ps -a -s
+run commit -m "hello" demo stowage/demo
+run history stowage/demo
+run rm demo
 run save -o "$work/saved.tar" stowage/busybox
 "$stowage" --data-root "$work/root2" load -i "$work/saved.tar" >/dev/null
 [[ "$("$stowage" --data-root "$work/root2" images -q --no-trunc)" == "$("$stowage" --data-root "$root" images -q --no-trunc)" ]] \
