@@ -6,6 +6,7 @@
 #include <linux/fs.h>
 #include <linux/openat2.h>
 #include <pthread.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -179,4 +180,8 @@ int stowage_set_project_limit(const char *device, unsigned int project, unsigned
     quota.d_blk_hardlimit = bytes / 512;
     quota.d_blk_softlimit = bytes / 512;
     return quotactl(QCMD(Q_XSETQLIM, PRJQUOTA), device, project, (caddr_t)&quota);
+}
+
+int stowage_spawn_actions_closefrom(posix_spawn_file_actions_t *actions, int from) {
+    return posix_spawn_file_actions_addclosefrom_np(actions, from);
 }

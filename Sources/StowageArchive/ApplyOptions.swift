@@ -36,3 +36,12 @@ public struct LayerApplyResult: Sendable, Equatable {
     public let contentSize: Int64
     public let entryCount: Int
 }
+
+extension LayerApplyResult {
+    /// The same result with another `contentSize`, for drivers that store a layer's size as
+    /// Docker's driver of the same name does.
+    public func replacingContentSize(_ size: Int64) -> LayerApplyResult {
+        LayerApplyResult(diffID: diffID, blobDigest: blobDigest, compression: compression, compressedSize: compressedSize,
+                         uncompressedSize: uncompressedSize, contentSize: size, entryCount: entryCount)
+    }
+}

@@ -273,7 +273,10 @@ public final class Overlay2Driver: DiffApplyingDriver {
                           tarSplit: TarSplitWriter?) throws -> LayerApplyResult {
         var overlay = options
         overlay.whiteoutFormat = .overlay
-        return try LayerApplier.apply(from: stream, into: diffPath(of: id), options: overlay, tarSplit: tarSplit)
+        let result = try LayerApplier.apply(from: stream, into: diffPath(of: id), options: overlay, tarSplit: tarSplit)
+        // Docker's overlay2 (and fuse-overlayfs) stores the applied directory's usage as the
+        // layer's size (directory.Size): symlinks count their target's length, inodes count once.
+        return result.replacingContentSize(try DiskUsage.bytes(under: diffPath(of: id)))
     }
 
     /// Native diff: the upper directory is the diff, whiteouts converted back to tar form.

@@ -1,11 +1,13 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CStowageShim
 
 /// Runs helper programs (`fuse-overlayfs`, `btrfs`) the drivers need, without a shell.
 public enum Subprocess {
     /// Runs `arguments` (the first found on PATH) with standard input and output on
-    /// /dev/null and standard error captured; throws unless it exits 0.
+    /// /dev/null, standard error captured and no other descriptor inherited; throws unless
+    /// it exits 0.
     public static func run(_ arguments: [String]) throws {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -17,6 +19,9 @@ public enum Subprocess {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, errorPipe[1], 2)
+        // Nothing else of ours reaches the program: a daemon it leaves behind (fuse-overlayfs)
+        // must not hold our caller's descriptors open, such as a parent's exit-watch socket.
+        stowage_spawn_actions_closefrom(&actions, 3)
         var pid: pid_t = 0
         let argv = arguments.map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }

@@ -13,19 +13,33 @@ struct ContainerCommandTests {
         + " && rm -rf tmp && mkdir tmp && mv var/lib/app var/lib/app2 && rm -rf root && mkdir root && echo r > root/x"
         + " && touch etc/motd"
 
-    /// A data root with the base fixture loaded, for one driver.
+    /// The drivers of the driver conformance suite (StowageDriversTests).
+    static let drivers = ["vfs", "overlay2", "overlay", "btrfs", "fuse-overlayfs"]
+    /// The single-image fixtures, each built by Docker from base.
+    static let fixtures = ["base", "whiteout", "links", "many-layers"]
+
+    /// A data root for one driver, with fixtures loaded; btrfs gets a loop-mounted btrfs
+    /// filesystem, which a Docker engine for the same comparison can share.
     final class Root {
         let directory: TemporaryDirectory
+        let filesystem: LoopFileSystem?
         let driver: String
-        var path: String { directory.join("root") }
+        let path: String
 
-        init(driver: String) throws {
+        init(driver: String, fixtures: [String] = ["base"]) throws {
             directory = try TemporaryDirectory("ctr")
+            filesystem = driver == "btrfs" ? try LoopFileSystem(type: "btrfs", sizeMiB: 1024) : nil
             self.driver = driver
-            try run(["load", "-i", Fixtures.path("base.tar")])
+            path = (filesystem?.mountPoint ?? directory.path) + "/root"
+            for fixture in fixtures { try run(["load", "-i", Fixtures.path(fixture + ".tar")]) }
         }
 
         deinit { unmountEverything(under: directory.path) }
+
+        /// A Docker engine with the same driver, its data root beside this one.
+        func docker() throws -> DockerEngine {
+            try DockerEngine(storageDriver: driver, dataRoot: filesystem.map { $0.mountPoint + "/docker" })
+        }
 
         /// Runs a verb on this root; throws unless it succeeds.
         @discardableResult
@@ -41,48 +55,68 @@ struct ContainerCommandTests {
         func write(_ container: String, _ script: String) throws {
             let merged = try run(["mount", container]).trimmingCharacters(in: .whitespacesAndNewlines)
             guard merged.hasPrefix(path + "/") else { throw FixtureError(description: "mount printed \(merged)") }
-            _ = try shell("cd '\(merged)' && " + script)
+            _ = try shell("set -e; cd '\(merged)' && " + script)
             try run(["unmount", container])
         }
     }
 
-    @Test("diff, ps -s and the committed layer agree with Docker's for the same writes", arguments: ["vfs", "overlay2"])
+    @Test("diff, ps -s and the committed layer agree with Docker's for the same writes on every fixture", arguments: drivers)
     func agreesWithDocker(driver: String) throws {
-        let root = try Root(driver: driver)
-        // The same command as Docker's container, so that the commit's history says the same.
-        try root.run(["create", "--name", "c1", "fixture/base", "sh", "-c", "cd / && " + Self.writes])
-        try root.write("c1", Self.writes)
-        let ours = try root.run(["diff", "c1"]).split(separator: "\n").map(String.init)
-
-        let docker = try DockerEngine(storageDriver: driver)
+        let root = try Root(driver: driver, fixtures: Self.fixtures)
+        let docker = try root.docker()
         defer { docker.stop() }
-        try docker.docker(["load", "-i", Fixtures.path("base.tar")])
-        try docker.docker(["run", "--network", "none", "--name", "c1", "fixture/base", "sh", "-c", "cd / && " + Self.writes])
-        let theirs = try docker.docker(["diff", "c1"]).split(separator: "\n").map(String.init)
-        // Docker lists a naive diff in map order: compare the lines, not their order.
-        #expect(ours.sorted() == theirs.sorted())
-
-        let ourSize = try root.run(["ps", "-a", "-s", "--format", "{{.Size}}"])
-        let theirSize = try docker.docker(["ps", "-a", "-s", "--format", "{{.Size}}"])
-        #expect(ourSize == theirSize)
-        #expect(ourSize.hasPrefix("58B "))
-
-        try root.run(["commit", "-m", "msg", "-a", "me", "c1", "fixture/committed:1"])
-        try docker.docker(["commit", "-m", "msg", "-a", "me", "c1", "fixture/committed:1"])
-        let ourHistory = try root.run(["history", "--format", "{{.CreatedBy}}|{{.Size}}|{{.Comment}}", "fixture/committed:1"])
-        let theirHistory = try docker.docker(["history", "--format", "{{.CreatedBy}}|{{.Size}}|{{.Comment}}", "fixture/committed:1"])
-        #expect(ourHistory == theirHistory)
-
-        try root.run(["save", "-o", root.directory.join("ours.tar"), "fixture/committed:1"])
-        try docker.docker(["save", "-o", root.directory.join("theirs.tar"), "fixture/committed:1"])
-        let list = { (archive: String) throws -> [String] in
-            let layer = try ArchiveMembers(path: archive).imageLayers().last!.bytes
-            return try runProcess(["tar", "-t"], input: Data(layer)).output.split(separator: "\n").map(String.init)
+        for fixture in Self.fixtures {
+            try docker.docker(["load", "-i", Fixtures.path(fixture + ".tar")])
         }
-        #expect(try list(root.directory.join("ours.tar")) == list(root.directory.join("theirs.tar")))
+        // The same command as Docker's container, so that the commit's history says the same.
+        let command = ["sh", "-c", "cd / && " + Self.writes]
+        for fixture in Self.fixtures {
+            let image = "fixture/\(fixture)", name = "c-\(fixture)"
+            try root.run(["create", "--name", name, image] + command)
+            try root.write(name, Self.writes)
+            try docker.docker(["run", "--network", "none", "--name", name, image] + command)
+
+            let ours = try root.run(["diff", name]).split(separator: "\n").map(String.init)
+            let theirs = try docker.docker(["diff", name]).split(separator: "\n").map(String.init)
+            // Docker lists a naive diff in map order: compare the lines, not their order.
+            #expect(ours.sorted() == theirs.sorted(), "diff of \(fixture) on \(driver)")
+        }
+
+        let sizes = ["ps", "-a", "-s", "--format", "{{.Names}} {{.Size}}"]
+        let ourSizes = try root.run(sizes).split(separator: "\n").sorted()
+        let theirSizes = try docker.docker(sizes).split(separator: "\n").sorted()
+        #expect(ourSizes == theirSizes, "ps -s on \(driver)")
+        #expect(ourSizes.first == "c-base 58B (virtual 1.98MB)")
+
+        for fixture in Self.fixtures {
+            let name = "c-\(fixture)", committed = "fixture/committed-\(fixture):1"
+            try root.run(["commit", "-m", "msg", "-a", "me", name, committed])
+            try docker.docker(["commit", "-m", "msg", "-a", "me", name, committed])
+            let history = ["history", "--format", "{{.CreatedBy}}|{{.Size}}|{{.Comment}}", committed]
+            let ourHistory = try root.run(history), theirHistory = try docker.docker(history)
+            #expect(ourHistory == theirHistory, "history of \(fixture) on \(driver)")
+
+            let ours = root.directory.join("ours-\(fixture).tar"), theirs = root.directory.join("theirs-\(fixture).tar")
+            try root.run(["save", "-o", ours, committed])
+            try docker.docker(["save", "-o", theirs, committed])
+            let list = { (archive: String) throws -> [String] in
+                let layer = try ArchiveMembers(path: archive).imageLayers().last!.bytes
+                return try runProcess(["tar", "-t"], input: Data(layer)).output.split(separator: "\n").map(String.init)
+            }
+            #expect(try list(ours) == list(theirs), "committed layer of \(fixture) on \(driver)")
+        }
+
+        // Layer sizes as each driver counts them, image by image and in all. (Images made in
+        // the same second may be listed in either order.)
+        let images = ["images", "--format", "{{.Repository}}:{{.Tag}} {{.Size}}"]
+        let ourImages = try root.run(images).split(separator: "\n").sorted()
+        let theirImages = try docker.docker(images).split(separator: "\n").sorted()
+        #expect(ourImages == theirImages, "images on \(driver)")
+        let ourUsage = try root.run(["system", "df"]), theirUsage = try docker.docker(["system", "df"])
+        #expect(ourUsage == theirUsage, "system df on \(driver)")
     }
 
-    @Test("an unchanged container commits an empty layer step, as Docker's", arguments: ["vfs", "overlay2"])
+    @Test("an unchanged container commits an empty layer step, as Docker's", arguments: drivers)
     func unchangedCommit(driver: String) throws {
         let root = try Root(driver: driver)
         try root.run(["create", "--name", "c1", "fixture/base"])

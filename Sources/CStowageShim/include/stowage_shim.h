@@ -1,6 +1,7 @@
 #ifndef STOWAGE_SHIM_H
 #define STOWAGE_SHIM_H
 
+#include <spawn.h>
 #include <stdint.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -54,6 +55,9 @@ uint64_t stowage_crc64_iso_update(uint64_t crc, const void *data, size_t len);
 #endif
 int stowage_syncfs(int fd);
 int stowage_start_writeback(int fd);
+
+/// posix_spawn_file_actions_addclosefrom_np: the child closes every descriptor from `from` up.
+int stowage_spawn_actions_closefrom(posix_spawn_file_actions_t *actions, int from);
 
 /// mount(2) and umount2(2).
 int stowage_mount(const char *source, const char *target, const char *type, unsigned long flags, const char *data);
