@@ -5,6 +5,8 @@ import StowageCore
 import StowageFileSystem
 
 /// A file written under a temporary name, fsynced and renamed into place on `commit()`.
+/// Without the fsync (`synced: false`) the file is still all or nothing, but durable only
+/// once something later syncs the filesystem: for files that a later commit point covers.
 public final class StagedFile {
     public let finalPath: String
     public let stagingPath: String
@@ -28,10 +30,10 @@ public final class StagedFile {
         }
     }
 
-    /// Flushes the file to disk and gives it its final name.
-    public func commit() throws {
+    /// Flushes the file to disk (unless `synced` is false) and gives it its final name.
+    public func commit(synced: Bool = true) throws {
         do {
-            try descriptor.sync()
+            if synced { try descriptor.sync() }
             try FileDescriptor.rename(stagingPath, to: finalPath, noReplace: !replacing)
         } catch let error as SystemError {
             throw StowageError(.ioFailure, "cannot write \(finalPath)", underlying: error)
@@ -41,12 +43,14 @@ public final class StagedFile {
     /// Removes the temporary file.
     public func discard() { unlink(stagingPath) }
 
-    /// Writes `bytes` to `path` all or nothing: a temporary file, fsync, rename.
-    public static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644, replacing: Bool = true) throws {
+    /// Writes `bytes` to `path` all or nothing: a temporary file, fsync (unless `synced` is
+    /// false), rename.
+    public static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644, replacing: Bool = true,
+                             synced: Bool = true) throws {
         let file = try StagedFile(finalPath: path, replacing: replacing, mode: mode)
         do {
             try file.descriptor.writeAll(bytes)
-            try file.commit()
+            try file.commit(synced: synced)
         } catch let error as SystemError {
             file.discard()
             throw StowageError(.ioFailure, "cannot write \(path)", underlying: error)

@@ -65,10 +65,16 @@ public struct LayerCacheID: Hashable, Sendable, CustomStringConvertible {
 
     /// A new random ID.
     public static func random() -> LayerCacheID {
+        // 256 random bits in four draws (one getrandom each), four bits a digit.
         var generator = SystemRandomNumberGenerator()
         let digits = Array("0123456789abcdef".utf8)
-        let text = String(decoding: (0..<64).map { _ in digits[Int.random(in: 0..<16, using: &generator)] }, as: UTF8.self)
-        return try! LayerCacheID(text)
+        var text: [UInt8] = []
+        text.reserveCapacity(64)
+        for _ in 0..<4 {
+            let word = generator.next()
+            for shift in stride(from: 60, through: 0, by: -4) { text.append(digits[Int((word >> UInt64(shift)) & 0xF)]) }
+        }
+        return try! LayerCacheID(String(decoding: text, as: UTF8.self))
     }
 
     /// The ID of this layer's init layer.

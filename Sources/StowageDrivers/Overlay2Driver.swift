@@ -114,16 +114,17 @@ public final class Overlay2Driver: DiffApplyingDriver {
         do {
             try FileDescriptor.ensureDirectory(directory + "/diff", mode: 0o755)
             let link = Self.randomLinkName()
-            try StagedFile.write(Array(link.utf8), to: directory + "/link", replacing: false)
+            // No fsync of their own: the layer store syncs the filesystem before it records a layer.
+            try StagedFile.write(Array(link.utf8), to: directory + "/link", replacing: false, synced: false)
             try SystemError.check(symlink("../" + id.rawValue + "/diff", linkDirectory + "/" + link), "symlink", linkDirectory + "/" + link)
             guard let parent else { return }
             let lowers = try lowerChain(for: parent)
             guard lowers.count <= Self.maximumDepth else {
                 throw StowageError(.limitExceeded, "max depth exceeded: overlay2 stacks at most \(Self.maximumDepth) lower layers, this one would have \(lowers.count)")
             }
-            try StagedFile.write(Array(lowers.joined(separator: ":").utf8), to: directory + "/lower", replacing: false)
+            try StagedFile.write(Array(lowers.joined(separator: ":").utf8), to: directory + "/lower", replacing: false, synced: false)
             // As dockerd does: a layer with a child never changes again, and is mounted read-only.
-            try StagedFile.write([], to: self.directory(of: parent) + "/committed", mode: 0o600, replacing: true)
+            try StagedFile.write([], to: self.directory(of: parent) + "/committed", mode: 0o600, replacing: true, synced: false)
             try FileDescriptor.ensureDirectory(directory + "/work", mode: 0o700)
             try FileDescriptor.ensureDirectory(directory + "/merged", mode: 0o700)
         } catch {
@@ -310,9 +311,18 @@ public final class Overlay2Driver: DiffApplyingDriver {
     }()
 
     private static func randomLinkName() -> String {
+        // 26 base32 digits as Docker's (5 bits each, 130 bits) from three 64-bit draws.
         var generator = SystemRandomNumberGenerator()
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".utf8)  // base32, as Docker's
-        return String(decoding: (0..<26).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] }, as: UTF8.self)
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".utf8)
+        var bits = (generator.next(), generator.next(), generator.next())
+        var name: [UInt8] = []
+        for index in 0..<26 {
+            if index == 12 { bits.0 = bits.1 }
+            if index == 24 { bits.0 = bits.2 }
+            name.append(alphabet[Int(bits.0 & 0x1F)])
+            bits.0 >>= 5
+        }
+        return String(decoding: name, as: UTF8.self)
     }
 
     private func readText(_ path: String) throws -> String? { FileDescriptor.readText(path) }

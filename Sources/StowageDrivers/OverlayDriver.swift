@@ -56,7 +56,7 @@ public final class OverlayDriver: DiffApplyingDriver {
                 try FileDescriptor.ensureDirectory(directory + "/upper", mode: 0o755)
                 try TreeCopier.copy(from: self.directory(of: parent) + "/upper", to: directory + "/upper")
             }
-            try StagedFile.write(Array(lowerID.utf8), to: directory + "/lower-id", replacing: false)
+            try StagedFile.write(Array(lowerID.utf8), to: directory + "/lower-id", replacing: false, synced: false)
             try FileDescriptor.ensureDirectory(directory + "/work", mode: 0o700)
             try FileDescriptor.ensureDirectory(directory + "/merged", mode: 0o700)
         } catch {

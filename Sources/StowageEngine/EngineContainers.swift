@@ -55,8 +55,9 @@ extension Engine {
         let mounts = try request.volumes.map(parseVolume)
         let top = ChainID.chain(of: imageConfig.rootFS.diffIDs).last
         return try withContainerNames {
-            let name = try request.name ?? generateName()
-            try checkNameIsFree(name)
+            let existing = try containers.all()
+            let name = request.name ?? generateName(avoiding: Set(existing.map(\.name)))
+            try checkNameIsFree(name, among: existing)
             let id = LayerCacheID.random().rawValue
             let config = try ContainerConfigMerge.merge(command: request.command, labels: request.labels,
                                                        anonymousVolumes: mounts.filter { $0.anonymous }.map(\.destination),
@@ -133,18 +134,17 @@ extension Engine {
         try FileLock(path: configuration.dataRoot + "/.stowage-containers.lock").withExclusive(body)
     }
 
-    private func checkNameIsFree(_ name: String) throws {
+    private func checkNameIsFree(_ name: String, among existing: [ContainerRecord]) throws {
         guard ContainerStore.isValidName(name) else {
             throw StowageError(.invalidArgument, "Invalid container name (\(name)), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
         }
-        if let owner = try containers.all().first(where: { $0.name == name }) {
+        if let owner = existing.first(where: { $0.name == name }) {
             throw StowageError(.alreadyExists, "Conflict. The container name \"/\(name)\" is already in use by container \"\(owner.ID)\". You have to remove (or rename) that container to be able to reuse that name.")
         }
     }
 
     /// A free `adjective_surname` name, as Docker makes them.
-    private func generateName() throws -> String {
-        let taken = Set(try containers.all().map(\.name))
+    private func generateName(avoiding taken: Set<String>) -> String {
         for _ in 0..<100 {
             let name = ContainerNames.adjectives.randomElement()! + "_" + ContainerNames.surnames.randomElement()!
             if !taken.contains(name) { return name }

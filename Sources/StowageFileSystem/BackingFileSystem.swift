@@ -18,8 +18,10 @@ public enum BackingFileSystem {
     }
 
     /// Whether the filesystem reports file types in directory entries (`d_type`), which
-    /// overlay needs: a file is made in a scratch directory under `path` and read back.
+    /// overlay needs. An existing entry of `path` tells (the type is the filesystem's, not the
+    /// entry's); an empty `path` gets a scratch file made and read back.
     public static func supportsDType(at path: String) throws -> Bool {
+        if let answer = try entryTypeKnown(in: path, named: nil) { return answer }
         let scratch = path + "/.dtype-probe-\(getpid())"
         mkdir(scratch, 0o700)
         defer {
@@ -27,12 +29,19 @@ public enum BackingFileSystem {
             rmdir(scratch)
         }
         close(open(scratch + "/probe", O_CREAT | O_WRONLY | O_CLOEXEC, 0o600))
-        guard let stream = opendir(scratch) else { throw SystemError("opendir", path: scratch, errno: errno) }
+        return try entryTypeKnown(in: scratch, named: "probe") ?? false
+    }
+
+    /// Whether the first entry of `directory` (other than `.` and `..`), or the one `named`,
+    /// has a known `d_type`; nil when there is no such entry.
+    private static func entryTypeKnown(in directory: String, named wanted: String?) throws -> Bool? {
+        guard let stream = opendir(directory) else { throw SystemError("opendir", path: directory, errno: errno) }
         defer { closedir(stream) }
         while let entry = readdir(stream) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name == "probe" { return entry.pointee.d_type != UInt8(DT_UNKNOWN) }
+            guard name != ".", name != "..", wanted == nil || name == wanted else { continue }
+            return entry.pointee.d_type != UInt8(DT_UNKNOWN)
         }
-        return false
+        return nil
     }
 }

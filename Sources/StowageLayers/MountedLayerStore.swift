@@ -56,10 +56,11 @@ public final class MountedLayerStore {
             }
             try driver.createWritable(mountID, parent: initID)
             CrashPoint.containerLayersCreated.reached()
-            if let parent { try write(parent.description, "parent", in: directory) }
-            try write(initID.rawValue, "init-id", in: directory)
+            // One syncfs makes the layers and these files durable before mount-id records them.
+            if let parent { try write(parent.description, "parent", in: directory, synced: false) }
+            try write(initID.rawValue, "init-id", in: directory, synced: false)
             try FileDescriptor.openDirectory(driver.home).syncFileSystem()
-            try write(mountID.rawValue, "mount-id", in: directory)
+            try write(mountID.rawValue, "mount-id", in: directory, synced: true)
             return MountedLayer(name: name, mountID: mountID, initID: initID, parent: parent)
         } catch {
             try? driver.remove(mountID)
@@ -117,7 +118,7 @@ public final class MountedLayerStore {
         return (removed, kept)
     }
 
-    private func write(_ value: String, _ name: String, in directory: String) throws {
-        try StagedFile.write(Array(value.utf8), to: directory + "/" + name, mode: 0o644, replacing: true)
+    private func write(_ value: String, _ name: String, in directory: String, synced: Bool) throws {
+        try StagedFile.write(Array(value.utf8), to: directory + "/" + name, mode: 0o644, replacing: true, synced: synced)
     }
 }
