@@ -16,6 +16,11 @@ public struct Change: Hashable, Sendable, CustomStringConvertible {
     public let path: String
     public let kind: Kind
 
+    public init(path: String, kind: Kind) {
+        self.path = path
+        self.kind = kind
+    }
+
     public var description: String { "\(kind.rawValue) \(path)" }
 }
 
@@ -30,21 +35,30 @@ public enum NaiveDiff {
     /// permissions, owner, device or extended attribute `security.capability` differ, or, for
     /// a non-directory, its size or modification time. A directory holding changes is itself
     /// modified.
-    public static func changes(layer: String, parent: String?) throws -> [Change] {
+    ///
+    /// - Parameter upper: where `layer`'s own entries are, when `layer` is a union mount of them
+    ///   over exactly `parent` (an overlay upper directory without redirected directories): a
+    ///   path that is not there comes from `parent` unchanged, so the walk skips it. The result
+    ///   is the same; the work follows the size of the changes, not of the image.
+    public static func changes(layer: String, parent: String?, upper: String? = nil) throws -> [Change] {
         let new = try FileDescriptor.openDirectory(layer)
         let old = try parent.map { try FileDescriptor.openDirectory($0) }
+        let upperDirectory = try upper.map { try FileDescriptor.openDirectory($0) }
         var changes: [Change] = []
-        try compare(new, old, path: "", into: &changes)
+        try compare(new, old, upper: old == nil ? nil : upperDirectory, path: "", into: &changes)
         return changes.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
     }
 
-    private static func compare(_ new: FileDescriptor, _ old: FileDescriptor?, path: String, into changes: inout [Change]) throws {
+    private static func compare(_ new: FileDescriptor, _ old: FileDescriptor?, upper: FileDescriptor?, path: String,
+                                into changes: inout [Change]) throws {
         let newNames = Set(try new.childNames())
         let oldNames = Set(try old?.childNames() ?? [])
         for name in oldNames.subtracting(newNames) {
             changes.append(Change(path: path + "/" + name, kind: .deleted))
         }
         for name in newNames {
+            let upperStatus = try upper?.statusOfEntry(name)
+            if upper != nil, upperStatus == nil, oldNames.contains(name) { continue }  // the parent's own entry
             guard let status = try new.statusOfEntry(name) else { continue }
             let childPath = path + "/" + name
             let oldStatus = try old?.statusOfEntry(name)
@@ -55,18 +69,20 @@ public enum NaiveDiff {
                     changes.append(Change(path: childPath, kind: .modified))
                 }
                 if isDirectory, oldStatus.isDirectory {
-                    try compare(try new.openChildDirectory(name), try old!.openChildDirectory(name), path: childPath, into: &changes)
+                    let childUpper = try upperStatus?.isDirectory == true ? upper!.openChildDirectory(name) : nil
+                    try compare(try new.openChildDirectory(name), try old!.openChildDirectory(name), upper: childUpper,
+                                path: childPath, into: &changes)
                     let modifiedItself = changes[countBefore...].contains { $0.path == childPath }
                     if changes.count > countBefore, !modifiedItself {
                         changes.insert(Change(path: childPath, kind: .modified), at: countBefore)
                     }
                 } else if isDirectory {
-                    try compare(try new.openChildDirectory(name), nil, path: childPath, into: &changes)
+                    try compare(try new.openChildDirectory(name), nil, upper: nil, path: childPath, into: &changes)
                 }
             } else {
                 changes.append(Change(path: childPath, kind: .added))
                 if isDirectory {
-                    try compare(try new.openChildDirectory(name), nil, path: childPath, into: &changes)
+                    try compare(try new.openChildDirectory(name), nil, upper: nil, path: childPath, into: &changes)
                 }
             }
         }

@@ -220,6 +220,13 @@ public final class Overlay2Driver: DiffApplyingDriver {
         for id in mounts.owned { try unmount(id) }
     }
 
+    /// Docker 20.10 lists overlay2 changes naively; where the upper directory is exact, the
+    /// walk enters only what it holds (the same lines, found in time that follows the changes).
+    public func changes(_ id: LayerCacheID, parent: LayerCacheID?) throws -> [Change] {
+        let upper = usesNativeDiff(id, parent: parent) ? diffPath(of: id) : nil
+        return try withMounts(id, parent) { try NaiveDiff.changes(layer: $0, parent: $1, upper: upper) }
+    }
+
     /// Native where it is exact (Docker's `directory.Size` of the upper directory: every
     /// non-directory, each inode once); naive otherwise.
     public func diffSize(_ id: LayerCacheID, parent: LayerCacheID?) throws -> Int64 {

@@ -217,6 +217,40 @@ struct DriverConformanceTests {
         try engine.driver.put(again.cacheID)
     }
 
+    @Test("a writable layer's changes are the naive diff's of the two whole trees", arguments: conformingDrivers)
+    func writableChangesMatchFullWalk(_ driverName: String) throws {
+        let environment = try DriverEnvironment(driverName)
+        let engine = try environment.engine(driverName)
+        defer { withExtendedLifetime(environment) {} }
+        var entries: [(TarHeader, [UInt8])] = []
+        for directory in ["a", "a/b", "a/b/c", "keep", "keep/deep", "gone", "gone/sub", "moved", "opq", "meta"] {
+            entries.append(entry(directory + "/", TarHeader.directoryFlag))
+            for index in 0..<3 { entries.append(file("\(directory)/f\(index)", "\(directory) \(index)\n")) }
+        }
+        let base = try engine.layers.register(MemorySource(try layerTar(entries)), parent: nil).layer
+        let writable = LayerCacheID.random()
+        try engine.driver.createWritable(writable, parent: base.cacheID)
+        defer { try? engine.driver.remove(writable) }
+        let path = try engine.driver.get(writable)
+        defer { try? engine.driver.put(writable) }
+        // Writes of every kind: new files deep down, a change, metadata only, copy-up without a
+        // change, deletions, a removed tree, an opaque re-create, a renamed tree, links.
+        try shell("""
+            set -e; cd '\(path)'
+            echo new > a/b/c/new; mkdir -p fresh/x; echo y > fresh/x/y
+            echo more >> a/b/f1; chmod 600 meta/f0; chown 1:1 meta/f1; touch -d @1700000000 meta/f2; chmod 700 meta
+            cat keep/f0 >> /dev/null; : >> keep/f1
+            rm a/f2; rm -rf gone; rm -rf opq && mkdir opq && echo o > opq/only
+            mv moved renamed; ln a/f0 hard; ln -s a/b soft
+            """)
+        let parentPath = try engine.driver.get(base.cacheID)
+        defer { try? engine.driver.put(base.cacheID) }
+        let full = try NaiveDiff.changes(layer: path, parent: parentPath)
+        #expect(try engine.driver.changes(writable, parent: base.cacheID) == full, "\(driverName)")
+        #expect(full.contains(Change(path: "/a/b/c/new", kind: .added)) && full.contains(Change(path: "/gone", kind: .deleted)))
+        #expect(!full.contains { $0.path.hasPrefix("/keep") }, "copy-up without a change is no change")
+    }
+
     @Test("get and put are reference counted, and a mounted layer cannot be removed", arguments: ["overlay2", "fuse-overlayfs", "overlay"])
     func referenceCounting(_ driverName: String) throws {
         let environment = try DriverEnvironment(driverName)
