@@ -23,9 +23,7 @@ size_mb="${SIZE_MB:-40}"
 work="$bench/work"
 
 cd "$repo"
-echo "== building stowage (release)" >&2
-swift build -c release --product stowage --scratch-path "$repo/.build-release" 2>&1 | tail -n 1 >&2
-stowage="$repo/.build-release/release/stowage"
+stowage="$(build_stowage "$repo")"
 
 mkdir -p "$work"
 layer="$work/apply-${size_mb}mb.tar"

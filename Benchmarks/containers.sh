@@ -11,7 +11,7 @@
 #
 #   bash Benchmarks/containers.sh
 #   N=50 CONTAINERS=50 FILES=300 bash Benchmarks/containers.sh
-#   STOWAGE=/path/to/stowage bash Benchmarks/containers.sh
+#   STOWAGE=/path/to/stowage bash Benchmarks/containers.sh   # skip the build, use this binary
 #   KEEP_SCRATCH=1 bash Benchmarks/containers.sh      # keep the roots, for profiling
 #
 # Installs nothing: needs dockerd and docker on PATH, and root (overlay mounts).
@@ -26,17 +26,7 @@ container_count="${CONTAINERS:-50}"
 file_count="${FILES:-300}"
 fixture="$repo/Tests/Fixtures/docker/base.tar"
 
-# The binary: $STOWAGE, else the release build (Benchmarks' scratch path, or .build), else debug.
-stowage_bin="${STOWAGE:-}"
-if [ -z "$stowage_bin" ]; then
-    for candidate in "$repo/.build-release/release/stowage" "$repo/.build/release/stowage" "$repo/.build/debug/stowage"; do
-        if [ -x "$candidate" ]; then stowage_bin="$candidate"; break; fi
-    done
-fi
-if [ -z "$stowage_bin" ] || [ ! -x "$stowage_bin" ]; then
-    echo "no stowage binary: build with 'swift build -c release' or set STOWAGE" >&2
-    exit 1
-fi
+stowage_bin="$(build_stowage "$repo")"
 if [ "$(id -u)" -ne 0 ]; then echo "needs root (dockerd, overlay mounts)" >&2; exit 1; fi
 
 scratch="$(mktemp -d /tmp/stowage-bench-containers-XXXXXX)"

@@ -25,9 +25,7 @@ cleanup() {
 trap cleanup EXIT
 
 cd "$repo"
-echo "== building stowage (release)" >&2
-swift build -c release --product stowage --scratch-path "$repo/.build-release" 2>&1 | tail -n 1 >&2
-stowage="$repo/.build-release/release/stowage"
+stowage="$(build_stowage "$repo")"
 
 echo "== making images" >&2
 python3 - "$scratch" "$size_mb" <<'PY'

@@ -31,9 +31,7 @@ cleanup() {
 trap cleanup EXIT
 
 cd "$repo"
-echo "== building stowage (release)" >&2
-swift build -c release --product stowage --scratch-path "$repo/.build-release" 2>&1 | tail -n 1 >&2
-stowage="$repo/.build-release/release/stowage"
+stowage="$(build_stowage "$repo")"
 mkdir -p "$work"
 
 echo "== making images" >&2
