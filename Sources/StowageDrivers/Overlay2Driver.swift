@@ -126,7 +126,6 @@ public final class Overlay2Driver: DiffApplyingDriver {
             // As dockerd does: a layer with a child never changes again, and is mounted read-only.
             try StagedFile.write([], to: self.directory(of: parent) + "/committed", mode: 0o600, replacing: true, synced: false)
             try FileDescriptor.ensureDirectory(directory + "/work", mode: 0o700)
-            try FileDescriptor.ensureDirectory(directory + "/merged", mode: 0o700)
         } catch {
             try? remove(id)
             throw error
@@ -171,6 +170,8 @@ public final class Overlay2Driver: DiffApplyingDriver {
         let merged = mergedPath(of: id)
         let borrowed = isMounted(merged)
         if !borrowed {
+            // As Docker's: `merged/` exists while the layer is mounted.
+            try FileDescriptor.ensureDirectory(merged, mode: 0o700)
             // A committed layer (one with children) is mounted read-only, its diff as the top lower.
             let committed = FileDescriptor.exists(directory(of: id) + "/committed")
             let relative = committed
@@ -335,11 +336,13 @@ public final class Overlay2Driver: DiffApplyingDriver {
     private func readText(_ path: String) throws -> String? { FileDescriptor.readText(path) }
 }
 
-/// Unmounts the stack at `merged` if something is mounted there.
+/// Unmounts the stack at `merged` if something is mounted there, and removes the empty
+/// mount point, as Docker's overlay2 does.
 func unmountStack(_ merged: String, of id: LayerCacheID, driver: String) throws {
     if stowage_umount(merged, 0) != 0, errno != EINVAL, errno != ENOENT {
         throw StowageError(.ioFailure, "cannot unmount \(driver) layer \(id)", underlying: SystemError("umount", path: merged, errno: errno))
     }
+    rmdir(merged)
 }
 
 /// Whether something is mounted exactly at `path` (from /proc/self/mountinfo).

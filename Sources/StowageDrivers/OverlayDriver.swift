@@ -82,6 +82,7 @@ public final class OverlayDriver: DiffApplyingDriver {
         }
         let borrowed = isMounted(merged)
         if !borrowed {
+            try FileDescriptor.ensureDirectory(merged, mode: 0o700)  // `put` removes it, as Docker's
             let options = "lowerdir=\(home)/\(lowerID)/root,upperdir=\(directory(of: id))/upper,workdir=\(directory(of: id))/work"
             guard stowage_mount("overlay", merged, "overlay", 0, options) == 0 else {
                 throw StowageError(.ioFailure, "cannot mount overlay layer \(id)", underlying: SystemError("mount overlay", path: merged, errno: errno))
