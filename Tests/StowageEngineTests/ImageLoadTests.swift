@@ -80,11 +80,29 @@ struct ImageLoadTests {
 
         let history = try root.succeed(["history", "--no-trunc", "--human=false",
                                         "--format", "{{.ID}}\\t{{.CreatedBy}}\\t{{.Size}}\\t{{.Comment}}", expected.repoTags[0]])
-        #expect(history.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init) == expected.history)
+        let sizes = driver == "overlay2" ? Self.overlay2Sizes : [:]
+        let expectedHistory = expected.history.map { row in
+            var fields = row.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            if let size = sizes[fields[2]] { fields[2] = String(size) }
+            return fields.joined(separator: "\t")
+        }
+        #expect(history.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init) == expectedHistory)
 
+        let imageSize = expected.history.reduce(Int64(0)) { total, row in
+            let size = row.split(separator: "\t", omittingEmptySubsequences: false)[2]
+            return total + (sizes[String(size)] ?? Int64(size)!)
+        }
+        #expect(driver != "vfs" || imageSize == expected.size)
         let images = try root.succeed(["images", "--no-trunc", "--format", "{{.ID}} {{.Repository}}:{{.Tag}} {{.Size}}"])
-        #expect(images == "\(expected.imageID) \(expected.repoTags[0]) \(humanSize(expected.size))\n")
+        #expect(images == "\(expected.imageID) \(expected.repoTags[0]) \(humanSize(imageSize))\n")
     }
+
+    /// Where dockerd 20.10's overlay2 counts a layer otherwise than vfs (the fixtures' figures):
+    /// it stores `directory.Size` of the applied `diff/`, in which symbolic links count their
+    /// target's length. Read with `docker history --human=false` from a dockerd on overlay2;
+    /// keyed by the vfs size of the layer. (The container tests compare every driver with a
+    /// live dockerd.)
+    static let overlay2Sizes: [String: Int64] = ["1982302": 1_982_421, "17": 29]
 
     @Test("two images in one archive share their base layer, stored once")
     func sharedBase() throws {
