@@ -201,10 +201,25 @@ extension Engine {
         try layers.whileChanging { try pruneImagesNow(all: all) }
     }
 
+    /// Removes the images without children that qualify, and again while that leaves parents
+    /// that now qualify: one prune empties a chain, as Docker's (whose delete of a child takes
+    /// its untagged parents with it).
     private func pruneImagesNow(all: Bool) throws -> (lines: [String], reclaimed: Int64) {
         var lines: [String] = []
         var reclaimed: Int64 = 0
         let usedByContainers = Set(try containers.all().compactMap(\.imageID))
+        while true {
+            let pass = try prunePass(all: all, keeping: usedByContainers)
+            guard !pass.lines.isEmpty else { break }
+            lines += pass.lines
+            reclaimed += pass.reclaimed
+        }
+        return (lines, reclaimed)
+    }
+
+    private func prunePass(all: Bool, keeping usedByContainers: Set<ImageID>) throws -> (lines: [String], reclaimed: Int64) {
+        var lines: [String] = []
+        var reclaimed: Int64 = 0
         for summary in try imageSummaries() where all ? !summary.hasChildren : (summary.isDangling && !summary.hasChildren) {
             if usedByContainers.contains(summary.id) { continue }
             let before = Set(try layers.chainIDs())

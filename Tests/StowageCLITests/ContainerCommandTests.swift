@@ -124,6 +124,13 @@ struct ContainerCommandTests {
         try root.run(["commit", "c1", "fixture/unchanged"])
         #expect(try root.run(["history", "--format", "{{.CreatedBy}}|{{.Size}}", "fixture/unchanged"]) == "/bin/sh|0B\n|1.98MB\n")
         #expect(try FileManager.default.contentsOfDirectory(atPath: root.path + "/image/\(driver)/layerdb/sha256").count == before)
+
+        // Once the container is gone, one prune removes the commit and the image it stands on.
+        try root.run(["rm", "c1"])
+        let pruned = try root.run(["image", "prune", "-a", "-f"])
+        #expect(pruned.contains("untagged: fixture/unchanged:latest") && pruned.contains("untagged: fixture/base:latest"))
+        #expect(try root.run(["images", "-a", "-q"]).isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root.path + "/image/\(driver)/layerdb/sha256").isEmpty)
     }
 
     @Test("create writes Docker's files; rm leaves no layer, mount or metadata; a named volume outlives its container")
