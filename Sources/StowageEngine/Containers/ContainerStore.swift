@@ -33,6 +33,8 @@ public final class ContainerStore {
 
     /// The container `text` names: its ID, a unique ID prefix, or its name (`/` optional).
     public func resolve(_ text: String) throws -> ContainerRecord {
+        // A whole ID is looked up directly; anything else needs every container's name.
+        if text.utf8.count == 64, !text.contains("/"), let record = try record(text), record.ID == text { return record }
         let all = try self.all()
         let name = text.hasPrefix("/") ? String(text.dropFirst()) : text
         if let exact = all.first(where: { $0.ID == text }) ?? all.first(where: { $0.name == name }) { return exact }
