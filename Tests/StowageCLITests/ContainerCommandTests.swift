@@ -133,6 +133,59 @@ struct ContainerCommandTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: root.path + "/image/\(driver)/layerdb/sha256").isEmpty)
     }
 
+    @Test("system df, and container, image and system prune free what they report, as Docker's")
+    func pruneAccounting() throws {
+        let root = try Root(driver: "overlay2", fixtures: ["base", "whiteout"])
+        let docker = try root.docker()
+        defer { docker.stop() }
+        for fixture in ["base", "whiteout"] { try docker.docker(["load", "-i", Fixtures.path(fixture + ".tar")]) }
+        // The same containers on both sides: two with writes (and data in an anonymous volume on
+        // /root, which the image has: a missing mount point would be made by the runtime when
+        // Docker's container starts, and Stowage runs nothing), one unchanged.
+        let writes = "echo hello > newfile && echo x >> etc/passwd && rm -rf var/lib/app"
+        for (name, image) in [("w1", "fixture/base"), ("w2", "fixture/whiteout")] {
+            let volumesBefore = Set(try root.run(["volume", "ls", "-q"]).split(separator: "\n"))
+            try root.run(["create", "--name", name, "-v", "/root", image, "sh", "-c", "cd / && " + writes + " && echo data > root/x"])
+            try root.write(name, writes)
+            let volume = try #require(Set(try root.run(["volume", "ls", "-q"]).split(separator: "\n")).subtracting(volumesBefore).first)
+            try "data\n".write(toFile: root.path + "/volumes/\(volume)/_data/x", atomically: false, encoding: .utf8)
+            try docker.docker(["run", "--network", "none", "--name", name, "-v", "/root", image, "sh", "-c",
+                               "cd / && " + writes + " && echo data > root/x"])
+            let ourDiff = try root.run(["diff", name]).split(separator: "\n").sorted()
+            let theirDiff = try docker.docker(["diff", name]).split(separator: "\n").sorted()
+            #expect(ourDiff == theirDiff, "diff of \(name)")
+        }
+        try root.run(["create", "--name", "idle", "fixture/base"])
+        try docker.docker(["create", "--name", "idle", "fixture/base"])
+        #expect(try root.run(["system", "df"]) == docker.docker(["system", "df"]))
+
+        let reclaimedLine = { (output: String) in output.split(separator: "\n").last.map(String.init) ?? "" }
+        // What df calls reclaimable is what the prune then reports.
+        let containersRow = try root.run(["system", "df"]).split(separator: "\n").first { $0.hasPrefix("Containers") }
+        let reclaimable = try #require(containersRow?.split(separator: " ", omittingEmptySubsequences: true).dropLast().last)
+        let ours = try root.run(["container", "prune", "-f"]), theirs = try docker.docker(["container", "prune", "-f"])
+        #expect(reclaimedLine(ours) == "Total reclaimed space: \(reclaimable)")
+        #expect(reclaimedLine(ours) == reclaimedLine(theirs))
+        #expect(ours.split(separator: "\n").count == theirs.split(separator: "\n").count)
+        #expect(try root.run(["system", "df"]) == docker.docker(["system", "df"]))
+
+        // The anonymous volumes are unused now (Docker 20.10 prunes every unused volume; both
+        // are anonymous here, which is what Stowage prunes without -a).
+        let ourSystem = try root.run(["system", "prune", "--volumes", "-f"])
+        let theirSystem = try docker.docker(["system", "prune", "--volumes", "-f"])
+        #expect(reclaimedLine(ourSystem) == reclaimedLine(theirSystem))
+        #expect(ourSystem.split(separator: "\n").count == theirSystem.split(separator: "\n").count)
+        #expect(ourSystem.hasPrefix("Deleted Volumes:\n"))
+        #expect(try root.run(["system", "df"]) == docker.docker(["system", "df"]))
+
+        let ourImages = try root.run(["image", "prune", "-a", "-f"]), theirImages = try docker.docker(["image", "prune", "-a", "-f"])
+        #expect(reclaimedLine(ourImages) == reclaimedLine(theirImages))
+        #expect(ourImages.split(separator: "\n").sorted() == theirImages.split(separator: "\n").sorted())
+        #expect(try root.run(["system", "df"]) == docker.docker(["system", "df"]))
+        #expect(try root.run(["images", "-a", "-q"]).isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root.path + "/overlay2").filter { $0 != "l" }.isEmpty)
+    }
+
     @Test("create writes Docker's files; rm leaves no layer, mount or metadata; a named volume outlives its container")
     func removeAndVolumes() throws {
         let root = try Root(driver: "overlay2")
