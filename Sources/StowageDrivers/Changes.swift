@@ -41,16 +41,20 @@ public enum NaiveDiff {
     ///   path that is not there comes from `parent` unchanged, so the walk skips it. The result
     ///   is the same; the work follows the size of the changes, not of the image.
     public static func changes(layer: String, parent: String?, upper: String? = nil) throws -> [Change] {
-        let new = try FileDescriptor.openDirectory(layer)
-        let old = try parent.map { try FileDescriptor.openDirectory($0) }
+        try changes(layer: FileDescriptor.openDirectory(layer), parent: parent.map { try FileDescriptor.openDirectory($0) },
+                    upper: upper)
+    }
+
+    /// The same, over any two views of trees (such as `OverlayStackView`s, which need no mount).
+    public static func changes<View: TreeView>(layer new: View, parent old: View?, upper: String? = nil) throws -> [Change] {
         let upperDirectory = try upper.map { try FileDescriptor.openDirectory($0) }
         var changes: [Change] = []
         try compare(new, old, upper: old == nil ? nil : upperDirectory, path: "", into: &changes)
         return changes.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
     }
 
-    private static func compare(_ new: FileDescriptor, _ old: FileDescriptor?, upper: FileDescriptor?, path: String,
-                                into changes: inout [Change]) throws {
+    private static func compare<View: TreeView>(_ new: View, _ old: View?, upper: FileDescriptor?, path: String,
+                                                into changes: inout [Change]) throws {
         let newNames = Set(try new.childNames())
         let oldNames = Set(try old?.childNames() ?? [])
         for name in oldNames.subtracting(newNames) {
@@ -70,34 +74,34 @@ public enum NaiveDiff {
                 }
                 if isDirectory, oldStatus.isDirectory {
                     let childUpper = try upperStatus?.isDirectory == true ? upper!.openChildDirectory(name) : nil
-                    try compare(try new.openChildDirectory(name), try old!.openChildDirectory(name), upper: childUpper,
+                    try compare(try new.childView(name), try old!.childView(name), upper: childUpper,
                                 path: childPath, into: &changes)
                     let modifiedItself = changes[countBefore...].contains { $0.path == childPath }
                     if changes.count > countBefore, !modifiedItself {
                         changes.insert(Change(path: childPath, kind: .modified), at: countBefore)
                     }
                 } else if isDirectory {
-                    try compare(try new.openChildDirectory(name), nil, upper: nil, path: childPath, into: &changes)
+                    try compare(try new.childView(name), nil, upper: nil, path: childPath, into: &changes)
                 }
             } else {
                 changes.append(Change(path: childPath, kind: .added))
                 if isDirectory {
-                    try compare(try new.openChildDirectory(name), nil, upper: nil, path: childPath, into: &changes)
+                    try compare(try new.childView(name), nil, upper: nil, path: childPath, into: &changes)
                 }
             }
         }
     }
 
-    private static func differs(_ old: FileStatus, _ new: FileStatus, name: String,
-                                old oldDirectory: FileDescriptor, new newDirectory: FileDescriptor) throws -> Bool {
+    private static func differs<View: TreeView>(_ old: FileStatus, _ new: FileStatus, name: String,
+                                                old oldDirectory: View, new newDirectory: View) throws -> Bool {
         if old.mode != new.mode || old.uid != new.uid || old.gid != new.gid || old.rdev != new.rdev { return true }
         if !new.isDirectory, old.modificationSeconds != new.modificationSeconds
             || old.modificationNanoseconds != new.modificationNanoseconds || old.size != new.size {
             return true
         }
         guard !new.isSymbolicLink else { return false }
-        let oldCapability = try oldDirectory.openEntryHandle(name).extendedAttribute("security.capability")
-        let newCapability = try newDirectory.openEntryHandle(name).extendedAttribute("security.capability")
+        let oldCapability = try oldDirectory.capability(of: name)
+        let newCapability = try newDirectory.capability(of: name)
         return oldCapability != newCapability
     }
 

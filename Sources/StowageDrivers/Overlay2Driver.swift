@@ -221,11 +221,18 @@ public final class Overlay2Driver: DiffApplyingDriver {
         for id in mounts.owned { try unmount(id) }
     }
 
-    /// Docker 20.10 lists overlay2 changes naively; where the upper directory is exact, the
-    /// walk enters only what it holds (the same lines, found in time that follows the changes).
+    /// Docker 20.10 lists overlay2 changes naively. Where the upper directory is exact, the two
+    /// trees are read from the layer directories as overlayfs would stack them, without
+    /// mounting, and the walk enters only what the upper directory holds: the same lines, in
+    /// time that follows the changes rather than the image.
     public func changes(_ id: LayerCacheID, parent: LayerCacheID?) throws -> [Change] {
-        let upper = usesNativeDiff(id, parent: parent) ? diffPath(of: id) : nil
-        return try withMounts(id, parent) { try NaiveDiff.changes(layer: $0, parent: $1, upper: upper) }
+        guard usesNativeDiff(id, parent: parent) else {
+            return try withMounts(id, parent) { try NaiveDiff.changes(layer: $0, parent: $1) }
+        }
+        let lowers = try lowerDiffPaths(of: id)
+        let layer = try OverlayStackView(layerDirectories: [diffPath(of: id)] + lowers)
+        let parentView = try parent.map { _ in try OverlayStackView(layerDirectories: lowers) }
+        return try NaiveDiff.changes(layer: layer, parent: parentView, upper: diffPath(of: id))
     }
 
     /// Native where it is exact (Docker's `directory.Size` of the upper directory: every

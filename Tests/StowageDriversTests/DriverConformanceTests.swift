@@ -223,11 +223,18 @@ struct DriverConformanceTests {
         let engine = try environment.engine(driverName)
         defer { withExtendedLifetime(environment) {} }
         var entries: [(TarHeader, [UInt8])] = []
-        for directory in ["a", "a/b", "a/b/c", "keep", "keep/deep", "gone", "gone/sub", "moved", "opq", "meta"] {
+        for directory in ["a", "a/b", "a/b/c", "keep", "keep/deep", "gone", "gone/sub", "moved", "opq", "meta", "swap", "swap/sub",
+                          "lower", "lower/hidden"] {
             entries.append(entry(directory + "/", TarHeader.directoryFlag))
             for index in 0..<3 { entries.append(file("\(directory)/f\(index)", "\(directory) \(index)\n")) }
         }
-        let base = try engine.layers.register(MemorySource(try layerTar(entries)), parent: nil).layer
+        let bottom = try engine.layers.register(MemorySource(try layerTar(entries)), parent: nil).layer
+        // A middle layer with a whiteout, an opaque directory and a file that hides a directory.
+        let base = try engine.layers.register(MemorySource(try layerTar([
+            entry("a/", TarHeader.directoryFlag), entry("a/b/", TarHeader.directoryFlag), file("a/b/.wh.f2", ""),
+            entry("lower/", TarHeader.directoryFlag), file("lower/.wh..wh..opq", ""), file("lower/only", "only\n"),
+            file("keep/deep2", "file over nothing\n"), file("swap/.wh.f1", ""),
+        ])), parent: bottom.chainID).layer
         let writable = LayerCacheID.random()
         try engine.driver.createWritable(writable, parent: base.cacheID)
         defer { try? engine.driver.remove(writable) }
@@ -242,6 +249,8 @@ struct DriverConformanceTests {
             cat keep/f0 >> /dev/null; : >> keep/f1
             rm a/f2; rm -rf gone; rm -rf opq && mkdir opq && echo o > opq/only
             mv moved renamed; ln a/f0 hard; ln -s a/b soft
+            rm -rf swap/sub && echo f > swap/sub; rm swap/f0 && mkdir swap/f0 && echo in > swap/f0/in
+            echo more >> lower/only; touch a/b/f2
             """)
         let parentPath = try engine.driver.get(base.cacheID)
         defer { try? engine.driver.put(base.cacheID) }
