@@ -10,14 +10,21 @@ import StowageCore
 final class TarSplitRecorder: @unchecked Sendable {
     private static let maximumPending = 16 << 20
 
-    private let writer: TarSplitWriter
     private let queue = DispatchQueue(label: "stowage.tar-split")
     private let budget = DispatchSemaphore(value: TarSplitRecorder.maximumPending >> 16)
-    /// Only touched on `queue`.
-    private var checksum = CRC64()
-    private var failure: (any Error)?
+    /// What the queued jobs use. They hold this, never the recorder itself: were a job to
+    /// hold the last reference, `deinit` would run on the queue and wait for the queue (a trap).
+    private let state: State
 
-    init(writer: TarSplitWriter) { self.writer = writer }
+    private final class State: @unchecked Sendable {
+        let writer: TarSplitWriter
+        /// Only touched on the queue.
+        var checksum = CRC64()
+        var failure: (any Error)?
+        init(writer: TarSplitWriter) { self.writer = writer }
+    }
+
+    init(writer: TarSplitWriter) { state = State(writer: writer) }
 
     /// Raw tar bytes that are not file data.
     func segment(_ bytes: [UInt8]) {
@@ -45,9 +52,9 @@ final class TarSplitRecorder: @unchecked Sendable {
 
     /// Waits for everything recorded, finishes the record, and throws the first failure.
     func finish() throws {
-        try queue.sync {
-            if let failure { throw failure }
-            try writer.finish()
+        try queue.sync { [state] in
+            if let failure = state.failure { throw failure }
+            try state.writer.finish()
         }
     }
 
@@ -57,12 +64,12 @@ final class TarSplitRecorder: @unchecked Sendable {
     }
 
     /// Costs are counted in 64 KiB units against the budget.
-    private func enqueue(cost: Int, _ job: @escaping @Sendable (TarSplitRecorder) throws -> Void) {
+    private func enqueue(cost: Int, _ job: @escaping @Sendable (State) throws -> Void) {
         let units = max(1, min(cost >> 16, Self.maximumPending >> 16))
         for _ in 0..<units { budget.wait() }
-        queue.async { [self] in
-            if failure == nil {
-                do { try job(self) } catch { failure = error }
+        queue.async { [state, budget] in
+            if state.failure == nil {
+                do { try job(state) } catch { state.failure = error }
             }
             for _ in 0..<units { budget.signal() }
         }

@@ -11,13 +11,19 @@ public final class PipelinedHasher: @unchecked Sendable {
     private static let bufferCount = 4
 
     private let queue = DispatchQueue(label: "stowage.sha256")
-    private let freeBuffers = DispatchSemaphore(value: PipelinedHasher.bufferCount)
+    /// What the queued jobs use. They hold this, never the hasher itself: were a job to hold
+    /// the last reference, `deinit` would run on the queue and wait for the queue (a trap).
+    private let state = State()
     private let buffers: [UnsafeMutableRawBufferPointer]
     private var current = 0
     private var filled = 0
     private var holdsCurrent = false
-    /// Only touched on `queue`.
-    private var hasher = SHA256Hasher()
+
+    private final class State: @unchecked Sendable {
+        let freeBuffers = DispatchSemaphore(value: PipelinedHasher.bufferCount)
+        /// Only touched on the queue.
+        var hasher = SHA256Hasher()
+    }
 
     public init() {
         buffers = (0..<Self.bufferCount).map { _ in
@@ -28,7 +34,7 @@ public final class PipelinedHasher: @unchecked Sendable {
     deinit {
         queue.sync {}  // the last jobs may still read the buffers
         // libdispatch traps if a semaphore is freed below its initial value.
-        if holdsCurrent { freeBuffers.signal() }
+        if holdsCurrent { state.freeBuffers.signal() }
         for buffer in buffers { buffer.deallocate() }
     }
 
@@ -36,7 +42,7 @@ public final class PipelinedHasher: @unchecked Sendable {
         var offset = 0
         while offset < bytes.count {
             if !holdsCurrent {
-                freeBuffers.wait()
+                state.freeBuffers.wait()
                 holdsCurrent = true
             }
             let count = min(Self.bufferSize - filled, bytes.count - offset)
@@ -51,15 +57,15 @@ public final class PipelinedHasher: @unchecked Sendable {
     /// The digest of everything passed to `update` so far; hashing may go on afterwards.
     public func finalize() -> Digest {
         if holdsCurrent { submitCurrent() }
-        return queue.sync { hasher.finalize() }
+        return queue.sync { state.hasher.finalize() }
     }
 
     private func submitCurrent() {
         let chunk = UnsafeRawBufferPointer(rebasing: buffers[current][0..<filled])
         let job = HashJob(chunk: chunk)
-        queue.async { [self] in
-            hasher.update(job.chunk)
-            freeBuffers.signal()
+        queue.async { [state] in
+            state.hasher.update(job.chunk)
+            state.freeBuffers.signal()
         }
         current = (current + 1) % Self.bufferCount
         filled = 0

@@ -70,6 +70,14 @@ struct DigestTests {
         // Dropped with a partly filled buffer, never finalized: no trap.
         let abandoned = PipelinedHasher()
         data.withUnsafeBytes { abandoned.update(UnsafeRawBufferPointer(rebasing: $0[0..<1000])) }
+
+        // Dropped while full buffers are still being hashed (a failed apply): the hasher is
+        // released on this thread, after its jobs, never by a job on its own queue (which
+        // made libdispatch trap now and then when a load failed).
+        for _ in 0..<200 {
+            let dropped = PipelinedHasher()
+            data.withUnsafeBytes { dropped.update(UnsafeRawBufferPointer(rebasing: $0[0..<(2 << 20)])) }
+        }
     }
 
     @Test("chain IDs of every fixture match the layerdb directories Docker made",
