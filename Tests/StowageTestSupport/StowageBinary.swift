@@ -3,8 +3,13 @@ import Glibc
 #endif
 import Foundation
 
-/// The `stowage` executable built beside the test bundle.
+/// The `stowage` executable built beside the test bundle, or the one `STOWAGE_BINARY` names
+/// (to run the tests against a release build).
 public func stowageBinary() throws -> String {
+    if let chosen = ProcessInfo.processInfo.environment["STOWAGE_BINARY"], !chosen.isEmpty {
+        guard FileManager.default.isExecutableFile(atPath: chosen) else { throw FixtureError(description: "STOWAGE_BINARY \(chosen) is not executable") }
+        return chosen
+    }
     let bundle = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
     let binary = (bundle as NSString).deletingLastPathComponent + "/stowage"
     guard FileManager.default.isExecutableFile(atPath: binary) else {
