@@ -203,9 +203,8 @@ extension Engine {
 
     /// The writable layer's size: the figure kept since the last unmount while it is still
     /// exact, a fresh measurement otherwise (kept in turn when nothing holds the mount).
-    public func containerSize(_ record: ContainerRecord, _ mounted: MountedLayer) throws -> Int64 {
+    func containerSize(_ record: ContainerRecord, _ mounted: MountedLayer, state: ContainerMountState) throws -> Int64 {
         let directory = containers.directory(of: record.ID)
-        let state = ContainerMountState.read(in: directory)
         if let cached = state.cachedSize { return cached }
         let size = try driver.diffSize(mounted.mountID, parent: mounted.initID)
         if state.mounts == 0 {
@@ -234,15 +233,24 @@ extension Engine {
             let time = Timestamp.parseWithNanoseconds(record.Created)
             return (time?.seconds ?? 0, time?.nanoseconds ?? 0, record.ID)
         }
+        var imageSizes: [ChainID: Int64] = [:]  // containers of one image share its layers
+        let imageSize = { (top: ChainID) throws -> Int64 in
+            if let known = imageSizes[top] { return known }
+            let size = try self.layers.stack(top).reduce(0) { $0 + $1.size }
+            imageSizes[top] = size
+            return size
+        }
         return try containers.all().sorted { order($0) > order($1) }.map { record in
             let state = ContainerMountState.read(in: containers.directory(of: record.ID))
             var sizeRw: Int64?
             var sizeRootFs: Int64?
-            if sizes, let mounted = try mountedLayers.layer(record.ID) {
-                let rw = try containerSize(record, mounted)
-                let parentSize = try mounted.parent.map { try layers.stack($0).reduce(0) { $0 + $1.size } } ?? 0
+            if sizes, let cached = state.cachedSize {
+                sizeRw = cached
+                sizeRootFs = try cached + (mountedLayers.parent(of: record.ID).map(imageSize) ?? 0)
+            } else if sizes, let mounted = try mountedLayers.layer(record.ID) {
+                let rw = try containerSize(record, mounted, state: state)
                 sizeRw = rw
-                sizeRootFs = rw + parentSize
+                sizeRootFs = try rw + (mounted.parent.map(imageSize) ?? 0)
             }
             return ContainerSummary(record: record, imageName: try displayedImage(of: record), isMounted: state.mounts > 0,
                                     mountCount: state.mounts, sizeRw: sizeRw, sizeRootFs: sizeRootFs)

@@ -83,6 +83,15 @@ public final class MountedLayerStore {
         }
     }
 
+    /// The image layer below container `name`'s layers (one file read, for `ps -s`).
+    public func parent(of name: String) throws -> ChainID? {
+        let path = root + "/" + name + "/parent"
+        guard let text = FileDescriptor.readText(path) else { return nil }
+        do { return try ChainID(parsing: text) } catch {
+            throw StowageError(.invalidArchive, "read-write layer \(name) has a corrupt parent in \(path)", underlying: error)
+        }
+    }
+
     /// Every complete read-write layer.
     public func all() throws -> [MountedLayer] {
         try FileDescriptor.openDirectory(root).childNames().compactMap { try layer($0) }
