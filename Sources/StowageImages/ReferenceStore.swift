@@ -18,6 +18,9 @@ import StowageFileSystem
 public final class ReferenceStore {
     public let path: String
     private let lock: FileLock
+    /// The table as last read, with the identity of the file it came from: the file is only
+    /// ever replaced whole (a new inode), so an unchanged identity means unchanged contents.
+    private var cache: (identity: [Int64], table: [Reference: ImageID])?
 
     public init(path: String) throws {
         self.path = path
@@ -80,7 +83,17 @@ public final class ReferenceStore {
     }
 
     private func read() throws -> [Reference: ImageID] {
-        guard let bytes = try readFile(path) else { return [:] }
+        let handle: FileDescriptor
+        do {
+            handle = try FileDescriptor.open(path, O_RDONLY | O_CLOEXEC)
+        } catch let error as SystemError where error.errno == ENOENT {
+            return [:]
+        }
+        let status = try handle.status()
+        let identity = [Int64(bitPattern: status.device), Int64(bitPattern: status.inode), status.size,
+                        status.modificationSeconds, status.modificationNanoseconds]
+        if let cache, cache.identity == identity { return cache.table }
+        let bytes = try FileSource(handle).readAll(what: path)
         let file: File
         do {
             file = try JSONDecoder().decode(File.self, from: Data(bytes))
@@ -93,6 +106,7 @@ public final class ReferenceStore {
                 table[try Reference(parsing: text)] = try ImageID(parsing: image)
             }
         }
+        cache = (identity, table)
         return table
     }
 
