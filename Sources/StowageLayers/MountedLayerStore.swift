@@ -77,7 +77,7 @@ public final class MountedLayerStore {
         do {
             return MountedLayer(name: name, mountID: try LayerCacheID(mountText),
                                 initID: try FileDescriptor.readText(directory + "/init-id").map { try LayerCacheID($0) },
-                                parent: try FileDescriptor.readText(directory + "/parent").map { try ChainID(parsing: $0) })
+                                parent: try parent(of: name))
         } catch {
             throw StowageError(.invalidArchive, "read-write layer \(name) has corrupt metadata in \(directory)", underlying: error)
         }
