@@ -193,6 +193,11 @@ struct ContainerCommandTests {
         let id = try root.run(["create", "--name", "c1", "-v", "data:/etc", "-v", "/srv", "fixture/base"])
             .trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(id.count == 64)
+        // Found by its ID, a prefix of it, its name and its name with the slash.
+        for name in [id, String(id.prefix(12)), "c1", "/c1"] {
+            #expect(try root.run(["diff", name]).isEmpty, "\(name)")
+        }
+        #expect(throws: FixtureError.self) { try root.run(["diff", "c1x"]) }  // no such container
         let mounts = root.path + "/image/overlay2/layerdb/mounts/" + id
         let mountID = try String(contentsOfFile: mounts + "/mount-id", encoding: .utf8)
         #expect(try String(contentsOfFile: mounts + "/init-id", encoding: .utf8) == mountID + "-init")

@@ -33,12 +33,18 @@ public final class ContainerStore {
 
     /// The container `text` names: its ID, a unique ID prefix, or its name (`/` optional).
     public func resolve(_ text: String) throws -> ContainerRecord {
-        // A whole ID is looked up directly; anything else needs every container's name.
         if text.utf8.count == 64, !text.contains("/"), let record = try record(text), record.ID == text { return record }
-        let all = try self.all()
+        let ids = try FileDescriptor.openDirectory(root).childNames()
+        // A container named `name` has `"Name":"/name"` in its file: only such files are decoded.
         let name = text.hasPrefix("/") ? String(text.dropFirst()) : text
-        if let exact = all.first(where: { $0.ID == text }) ?? all.first(where: { $0.name == name }) { return exact }
-        let matches = text.isEmpty ? [] : all.filter { $0.ID.hasPrefix(text) }
+        let nameField = "\"Name\":\"/\(name)\""
+        for id in ids {
+            let path = directory(of: id) + "/config.v2.json"
+            guard let config = FileDescriptor.readText(path, limit: 16 << 20), config.contains(nameField) else { continue }
+            let record = try ContainerRecord(bytes: Array(config.utf8), path: path)
+            if record.name == name { return record }
+        }
+        let matches = text.isEmpty ? [] : try ids.filter { $0.hasPrefix(text) }.compactMap { try record($0) }
         if matches.count == 1 { return matches[0] }
         if matches.count > 1 {
             throw StowageError(.invalidArgument, "multiple IDs found with provided prefix: \(text)")
