@@ -120,6 +120,13 @@ extension Engine {
         let rootPath = try driver.get(mounted.mountID)
         defer { try? driver.put(mounted.mountID) }
         let root = try FileDescriptor.openDirectory(rootPath)
+        // As Docker's create: an anonymous volume cannot go over a file of the image.
+        for mount in volumeMounts where mount.anonymous {
+            let relative = String(mount.destination.dropFirst())
+            if let existing = try? root.openInRoot(relative, FileDescriptor.pathOnly | O_CLOEXEC), !(try existing.status().isDirectory) {
+                throw StowageError(.invalidArgument, "cannot mount volume over existing file, file exists \(rootPath)\(mount.destination)")
+            }
+        }
         for mount in volumeMounts {
             let volume = try volumes.create(mount.name, labels: mount.anonymous ? [Volume.anonymousLabel: ""] : [:])
             guard try FileDescriptor.openDirectory(volume.mountpoint).childNames().isEmpty,

@@ -234,6 +234,31 @@ struct ContainerCommandTests {
         #expect(try root.run(["volume", "prune", "-a", "-f"]).hasPrefix("Deleted Volumes:\ndata\n"))
     }
 
+    @Test("a create that is refused says why in one line and leaves nothing behind")
+    func refusedCreate() throws {
+        let root = try Root(driver: "overlay2")
+        // (An image layer keeps the `committed` mark it gets when a layer is first made on it,
+        // as with dockerd: it only says that the layer never changes again.)
+        let listing = { try shell("cd '\(root.path)' && find . ! -name '*.lock' ! -name committed | sort") }
+        let before = try listing()
+        let refusals: [([String], String)] = [
+            (["nosuch/image"], "No such image: nosuch/image"),
+            (["-v", "/etc/passwd", "fixture/base"], "cannot mount volume over existing file, file exists "),
+            (["-v", "data:relative", "fixture/base"], "invalid volume specification: 'data:relative'"),
+            (["-v", "/etc:/etc:zz", "fixture/base"], "invalid mode: zz"),
+            (["--name", "x", "fixture/base"], "Invalid container name (x)"),
+            (["-v", "bad name:/x", "fixture/base"], "includes invalid characters for a local volume name"),
+        ]
+        for (arguments, message) in refusals {
+            let result = try stowage(["--data-root", root.path, "-s", "overlay2", "create"] + arguments)
+            #expect(result.status == 1, "\(arguments)")
+            let lines = result.standardError.split(separator: "\n")
+            #expect(lines.count == 1 && lines[0].hasPrefix("stowage: ") && lines[0].contains(message), "\(arguments): \(result.standardError)")
+        }
+        #expect(try listing() == before)
+        #expect(!(try String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)).contains(root.path))
+    }
+
     @Test("SIGKILL during create, commit and rm leaves a consistent root after the next start",
           arguments: ["container-layers-created", "container-layers-recorded", "commit-layer-registered", "container-unlisted", "container-layer-unlisted"])
     func crash(point: String) throws {
