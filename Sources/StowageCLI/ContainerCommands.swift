@@ -161,16 +161,10 @@ struct RemoveContainerCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let engine = try global.openEngine()
-            var failures: [String] = []
-            for container in containers {
-                do {
-                    try engine.removeContainer(container, force: force, removeVolumes: volumes)
-                    print(container)
-                } catch let error as StowageError {
-                    failures.append("Error response from daemon: \(error)")
-                }
+            try forEachReportingFailures(containers, kind: .notFound) { container in
+                try engine.removeContainer(container, force: force, removeVolumes: volumes)
+                print(container)
             }
-            if !failures.isEmpty { throw StowageError(.notFound, failures.joined(separator: "\n")) }
         }
     }
 }

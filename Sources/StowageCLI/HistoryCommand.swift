@@ -144,15 +144,9 @@ struct RemoveImageCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let engine = try global.openEngine()
-            var failures: [String] = []
-            for image in images {
-                do {
-                    print(try engine.removeImage(image, force: force).map { $0 + "\n" }.joined(), terminator: "")
-                } catch let error as StowageError {
-                    failures.append("Error response from daemon: \(error)")
-                }
+            try forEachReportingFailures(images, kind: .notFound, separator: "; ") { image in
+                print(try engine.removeImage(image, force: force).map { $0 + "\n" }.joined(), terminator: "")
             }
-            if !failures.isEmpty { throw StowageError(.notFound, failures.joined(separator: "; ")) }
         }
     }
 }

@@ -20,6 +20,22 @@ func reportingErrors(_ body: () throws -> Void) throws {
     }
 }
 
+/// Runs `body` for each item, as the docker CLI runs a verb over several objects: an item
+/// that fails does not stop the others; the failures are reported together at the end, each
+/// as `Error response from daemon: …`.
+func forEachReportingFailures(_ items: [String], kind: StowageError.Code, separator: String = "\n",
+                              _ body: (String) throws -> Void) throws {
+    var failures: [String] = []
+    for item in items {
+        do {
+            try body(item)
+        } catch let error as StowageError {
+            failures.append("Error response from daemon: \(error)")
+        }
+    }
+    if !failures.isEmpty { throw StowageError(kind, failures.joined(separator: separator)) }
+}
+
 struct StandardErrorStream: TextOutputStream {
     mutating func write(_ string: String) {
         var text = string

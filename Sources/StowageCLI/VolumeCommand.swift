@@ -76,16 +76,10 @@ struct VolumeCommand: ParsableCommand {
         func run() throws {
             try reportingErrors {
                 let engine = try global.openEngine()
-                var failures: [String] = []
-                for name in names {
-                    do {
-                        try engine.removeVolume(name)
-                        print(name)
-                    } catch let error as StowageError {
-                        failures.append("Error response from daemon: \(error)")
-                    }
+                try forEachReportingFailures(names, kind: .alreadyExists) { name in
+                    try engine.removeVolume(name)
+                    print(name)
                 }
-                if !failures.isEmpty { throw StowageError(.alreadyExists, failures.joined(separator: "\n")) }
             }
         }
     }
