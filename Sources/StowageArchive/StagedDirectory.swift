@@ -19,8 +19,7 @@ public struct StagedDirectory {
         if lstat(finalPath, &st) == 0 {
             throw StowageError(.alreadyExists, "\(finalPath) already exists")
         }
-        stagingPath = "\(finalPath).partial-\(getpid())"
-        try? Self.remove(stagingPath)
+        stagingPath = StagedFile.stagingName(for: finalPath)
         guard mkdir(stagingPath, 0o755) == 0 else {
             throw StowageError(.ioFailure, "cannot create staging directory", underlying: SystemError("mkdir", path: stagingPath, errno: errno))
         }

@@ -20,8 +20,7 @@ public final class StagedFile {
     public init(finalPath: String, replacing: Bool = false, mode: mode_t = 0o644) throws {
         self.finalPath = finalPath
         self.replacing = replacing
-        stagingPath = "\(finalPath).partial-\(getpid())"
-        unlink(stagingPath)
+        stagingPath = Self.stagingName(for: finalPath)
         do {
             descriptor = try FileDescriptor.open(stagingPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode: mode)
             try descriptor.changeMode(mode)  // whatever the umask
@@ -42,6 +41,27 @@ public final class StagedFile {
 
     /// Removes the temporary file.
     public func discard() { unlink(stagingPath) }
+
+    /// `<final>.partial-<pid>-<random>`: unique to one writer, even among the tasks of one
+    /// process, and telling a sweeper whose it was.
+    static func stagingName(for finalPath: String) -> String {
+        "\(finalPath).partial-\(getpid())-\(LayerCacheID.random().rawValue.prefix(8))"
+    }
+
+    /// Removes the staging files in `directory` whose writer is dead (`.partial-<pid>…` of
+    /// a process that no longer exists). Returns how many it removed.
+    @discardableResult
+    public static func removeAbandoned(in directory: String) -> Int {
+        guard let handle = try? FileDescriptor.openDirectory(directory), let names = try? handle.childNames() else { return 0 }
+        var removed = 0
+        for name in names {
+            let parts = name.split(separator: ".partial-", omittingEmptySubsequences: false)
+            guard parts.count >= 2, let pid = Int32(parts.last!.prefix { $0 != "-" }),
+                  kill(pid, 0) != 0, errno == ESRCH else { continue }
+            if (try? handle.removeEntry(name)) != nil { removed += 1 }
+        }
+        return removed
+    }
 
     /// Writes `bytes` to `path` all or nothing: a temporary file, fsync (unless `synced` is
     /// false), rename.

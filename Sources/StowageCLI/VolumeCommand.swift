@@ -22,7 +22,7 @@ struct VolumeCommand: ParsableCommand {
                     labels[pair[0]] = pair.count > 1 ? pair[1] : ""
                 }
                 let volumeName = name ?? LayerCacheID.random().rawValue
-                print(try global.openEngine().volumes.create(volumeName, labels: labels).name)
+                print(try global.openEngine().createVolume(volumeName, labels: labels).name)
             }
         }
     }

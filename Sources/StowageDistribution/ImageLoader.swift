@@ -8,6 +8,7 @@ import Foundation
 #endif
 import StowageArchive
 import StowageCore
+import StowageFileSystem
 import StowageImages
 import StowageLayers
 import StowageTar
@@ -41,18 +42,20 @@ public final class ImageLoader {
         self.references = references
     }
 
-    /// Loads from a tar file or a layout directory at `path`.
+    /// Loads from a tar file or a layout directory at `path`, recording every layer found or
+    /// made in `lease`: the caller releases it once the load is done, or recovers what it
+    /// names when the load fails.
     @discardableResult
-    public func load(path: String) throws -> [ImageID] {
+    public func load(path: String, lease: Lease) throws -> [ImageID] {
         var st = stat()
         guard stat(path, &st) == 0 else {
             throw StowageError(.notFound, "open \(path): no such file or directory")
         }
         let source: ImageSource = (st.st_mode & S_IFMT) == S_IFDIR ? try DirectoryImageSource(path: path) : try TarFileImageSource(path: path)
-        return try load(source, origin: path)
+        return try load(source, origin: path, lease: lease)
     }
 
-    func load(_ source: ImageSource, origin: String) throws -> [ImageID] {
+    func load(_ source: ImageSource, origin: String, lease: Lease) throws -> [ImageID] {
         let archived: [ArchivedImage]
         if source.contains("manifest.json") {
             archived = try DockerArchiveFormat.images(in: source)
@@ -63,12 +66,12 @@ public final class ImageLoader {
         }
         var loaded: [ImageID] = []
         for image in archived {
-            loaded.append(try store(image, from: source))
+            loaded.append(try store(image, from: source, lease: lease))
         }
         return loaded
     }
 
-    private func store(_ image: ArchivedImage, from source: ImageSource) throws -> ImageID {
+    private func store(_ image: ArchivedImage, from source: ImageSource, lease: Lease) throws -> ImageID {
         let configBytes = try source.bytes(image.configPath)
         let id = ImageID(Digest.of(configBytes))
         if let named = image.namedDigest, named != id.digest {
@@ -84,41 +87,43 @@ public final class ImageLoader {
             throw StowageError(.invalidArchive, "the manifest names layer \(layer.path), which is missing from the archive")
         }
 
-        var created: [LayerRecord] = []
-        do {
-            var parent: ChainID?
-            for (index, (layer, diffID)) in zip(image.layers, diffIDs).enumerated() {
-                progress(index, diffIDs.count)
-                let registration: LayerRegistration
-                do {
-                    registration = try layers.register(try source.open(layer.path), parent: parent,
-                                                       expectedDiffID: diffID, expectedBlobDigest: layer.blobDigest)
-                } catch let error as StowageError {
-                    throw StowageError(error.code, "layer \(index + 1) of \(diffIDs.count) (\(layer.path)): \(error.message)", underlying: error.underlying)
-                }
-                if registration.applied { created.append(registration.layer) }
-                parent = registration.layer.chainID
+        // Layers found or made stay in the lease until the image holds them; the lease's
+        // owner removes those of a failed load.
+        var parent: ChainID?
+        for (index, (layer, diffID)) in zip(image.layers, diffIDs).enumerated() {
+            progress(index, diffIDs.count)
+            let registration: LayerRegistration
+            do {
+                registration = try layers.register(try source.open(layer.path), parent: parent,
+                                                   expectedDiffID: diffID, expectedBlobDigest: layer.blobDigest, lease: lease)
+            } catch let error as StowageError {
+                throw StowageError(error.code, "layer \(index + 1) of \(diffIDs.count) (\(layer.path)): \(error.message)", underlying: error.underlying)
             }
-            progress(diffIDs.count, diffIDs.count)
-            CrashPoint.layersStored.reached()
+            parent = registration.layer.chainID
+        }
+        progress(diffIDs.count, diffIDs.count)
+        CrashPoint.layersStored.reached()
+        try layers.graph.withExclusive {
             try images.put(configBytes)
             CrashPoint.imageStored.reached()
-        } catch {
-            for layer in created.reversed() { try? layers.remove(layer) }
-            throw error
+            try storeReferences(image.references, to: id)
         }
+        return id
+    }
 
-        if image.references.isEmpty {
+    /// Points the archive's names at the image it loaded (holding the graph lock).
+    private func storeReferences(_ imageReferences: [Reference], to id: ImageID) throws {
+
+        if imageReferences.isEmpty {
             report("Loaded image ID: \(id)")
         }
-        for reference in image.references {
+        for reference in imageReferences {
             if let previous = try references.image(for: reference), previous != id {
                 report("The image \(reference.familiarString) already exists, renaming the old one with ID \(previous) to empty string")
             }
             try references.add(reference, image: id)
             report("Loaded image: \(reference.familiarString)")
         }
-        return id
     }
 }
 

@@ -23,7 +23,7 @@ extension FullTreeDriver {
     public func exists(_ id: LayerCacheID) -> Bool { FileDescriptor.exists(path(of: id)) }
 
     public func layerIDs() throws -> [LayerCacheID] {
-        try FileDescriptor.openDirectory(layersDirectory).childNames().compactMap { try? LayerCacheID($0) }
+        try VFSDriver.layerIDs(in: layersDirectory)
     }
 
     public func status() throws -> [(String, String)] { [] }

@@ -36,6 +36,9 @@ public protocol GraphDriver: AnyObject {
     func metadata(_ id: LayerCacheID) throws -> [String: String]?
     /// Releases everything this process still holds (mounts), as on shutdown.
     func cleanup() throws
+    /// What is wrong with layer `id`'s directory in the driver's layout, one line each
+    /// (`stowage check`); empty when it is whole.
+    func verify(_ id: LayerCacheID) -> [String]
 }
 
 /// A driver that applies layer diffs and reads them back (every driver here does).
@@ -59,6 +62,10 @@ extension GraphDriver {
     public func cleanup() throws {}
 
     public func unmount(_ id: LayerCacheID) throws {}
+
+    public func verify(_ id: LayerCacheID) -> [String] {
+        exists(id) ? [] : ["\(name) layer directory \(id) is missing"]
+    }
 }
 
 extension DiffApplyingDriver {

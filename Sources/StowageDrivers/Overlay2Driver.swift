@@ -157,7 +157,7 @@ public final class Overlay2Driver: DiffApplyingDriver {
     }
 
     public func layerIDs() throws -> [LayerCacheID] {
-        try FileDescriptor.openDirectory(home).childNames().compactMap { try? LayerCacheID($0) }
+        try VFSDriver.layerIDs(in: home)
     }
 
     // MARK: - Mounting
@@ -276,6 +276,28 @@ public final class Overlay2Driver: DiffApplyingDriver {
     }
 
     /// Docker's `GraphDriver.Data` for overlay2.
+    /// The directory, `diff/`, the `link` file and its `l/` link back to `diff/`, and every
+    /// `l/` link of `lower`.
+    public func verify(_ id: LayerCacheID) -> [String] {
+        let directory = self.directory(of: id)
+        guard exists(id) else { return ["\(name) layer directory \(directory) is missing"] }
+        var problems: [String] = []
+        if !FileDescriptor.exists(diffPath(of: id)) { problems.append("\(directory) has no diff directory") }
+        if let link = FileDescriptor.readText(directory + "/link") {
+            let target = try? FileDescriptor.openDirectory(linkDirectory).readSymbolicLink(link)
+            if target.map({ String(decoding: $0, as: UTF8.self) }) != "../" + id.rawValue + "/diff" {
+                problems.append("\(linkDirectory)/\(link) does not link to \(id.rawValue)/diff")
+            }
+        } else {
+            problems.append("\(directory) has no link file")
+        }
+        for lower in (FileDescriptor.readText(directory + "/lower") ?? "").split(separator: ":") {
+            var status = stat()
+            if stat(home + "/" + lower, &status) != 0 { problems.append("\(directory)/lower names \(lower), which does not resolve") }
+        }
+        return problems
+    }
+
     public func metadata(_ id: LayerCacheID) throws -> [String: String]? {
         var data = ["MergedDir": mergedPath(of: id), "UpperDir": diffPath(of: id), "WorkDir": directory(of: id) + "/work"]
         let lowers = try lowerDiffPaths(of: id)

@@ -110,7 +110,7 @@ public final class OverlayDriver: DiffApplyingDriver {
     }
 
     public func layerIDs() throws -> [LayerCacheID] {
-        try FileDescriptor.openDirectory(home).childNames().compactMap { try? LayerCacheID($0) }
+        try VFSDriver.layerIDs(in: home)
     }
 
     public func status() throws -> [(String, String)] {

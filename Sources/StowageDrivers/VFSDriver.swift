@@ -45,8 +45,17 @@ public final class VFSDriver: FullTreeDriver {
 
     // MARK: - Helpers shared by drivers
 
+    /// The layers in `directory`: every layer directory, and those half removed (named
+    /// `<id>-removing`), which `remove(id)` finishes.
+    static func layerIDs(in directory: String) throws -> [LayerCacheID] {
+        try FileDescriptor.openDirectory(directory).childNames().compactMap { name in
+            try? LayerCacheID(name.hasSuffix("-removing") ? String(name.dropLast("-removing".count)) : name)
+        }
+    }
+
     /// Renames `name` to `name-removing` first, so an interrupted removal is recognisable
-    /// and swept later, then deletes it without following symlinks.
+    /// and finished later (by removing the same layer again), then deletes it without
+    /// following symlinks.
     static func removeDirectory(named name: String, in parentPath: String) throws {
         let parent = try FileDescriptor.openDirectory(parentPath)
         let doomed = name.hasSuffix("-removing") ? name : name + "-removing"
@@ -54,7 +63,8 @@ public final class VFSDriver: FullTreeDriver {
             do {
                 try parent.rename(name, to: doomed, in: parent)
             } catch let error as SystemError where error.errno == ENOENT {
-                return
+                // Gone already, or half removed by an interrupted removal: finish that.
+                guard try parent.statusOfEntry(doomed) != nil else { return }
             }
         }
         do {

@@ -11,12 +11,16 @@ import StowageLayers
 import StowageTar
 
 /// The storage engine on one data root: the chosen driver with its layer store, image store
-/// and tag store, in Docker's layout. Every command opens one.
+/// and tag store, in Docker's layout. Every command opens one; a server keeps one open and
+/// runs many requests on it at once.
 ///
-/// Opening takes a shared lock on `<root>/.stowage.lock` for the engine's lifetime, so that
-/// several processes can work at once; when no other process holds it, opening first sweeps
-/// what interrupted commands left (temporary files, half-made or half-removed layers).
-public final class Engine {
+/// Many callers share a root (see the README's "Many callers"): every change runs as a
+/// `mutation` with a lease of its own (`image/<driver>/leases`) and takes the graph lock
+/// (`.stowage-graph.lock`) only around its metadata steps. Before a change, leases whose
+/// owner died are recovered: what they made is rolled back, what they removed is finished.
+/// Opening takes a shared lock on `<root>/.stowage.lock` for the engine's lifetime; when no
+/// other process holds it, opening also sweeps what older or power-cut runs left.
+public final class Engine: @unchecked Sendable {
     public let configuration: EngineConfiguration
     public let driver: any DiffApplyingDriver
     public let layers: LayerStore
@@ -30,6 +34,10 @@ public final class Engine {
     public let volumes: VolumeStore
     /// `<root>/image/<driver>`.
     public let metadataRoot: String
+    /// Serialises the metadata steps of every change, between processes and tasks.
+    public let graph: GraphLock
+    /// The leases of changes in flight.
+    public let leases: LeaseDirectory
     private let lock: FileLock
 
     /// What the user should know about the driver choice (printed on standard error).
@@ -48,10 +56,13 @@ public final class Engine {
         driver = choice.driver
         warnings = choice.warnings
         metadataRoot = root + "/image/" + driver.name
+        graph = GraphLock(dataRoot: root)
+        _ = try FileLock(path: graph.path)  // made now, so that a first change adds nothing but what it says
         try FileDescriptor.ensureDirectory(root + "/image", mode: 0o700)
         try FileDescriptor.ensureDirectory(metadataRoot, mode: 0o700)
         try FileDescriptor.ensureDirectory(root + "/tmp", mode: 0o700)
-        layers = try LayerStore(root: metadataRoot + "/layerdb", driver: driver)
+        leases = try LeaseDirectory(path: metadataRoot + "/leases")
+        layers = try LayerStore(root: metadataRoot + "/layerdb", driver: driver, graph: graph)
         images = try ImageStore(root: metadataRoot + "/imagedb")
         references = try ReferenceStore(path: metadataRoot + "/repositories.json")
         mountedLayers = try MountedLayerStore(layers: layers)
@@ -59,49 +70,62 @@ public final class Engine {
         volumes = try VolumeStore(root: root + "/volumes")
 
         if exclusive {
-            if try needsSweep() { try sweep() }
+            if !dockerRuns {
+                try recoverAbandonedLeases()
+                if try needsFullSweep() { try graph.withExclusive { try sweepEverything() } }
+            }
             try lock.lock(exclusive: false)  // downgrade: others may work now
         }
     }
 
-    /// Whether an interrupted command may have left something behind (cheap checks only).
-    private func needsSweep() throws -> Bool {
-        if try layers.mayHaveLeftovers() { return true }
-        if try !FileDescriptor.openDirectory(configuration.dataRoot + "/tmp").childNames().isEmpty { return true }
-        return try [metadataRoot, metadataRoot + "/imagedb/content/sha256"].contains { path in
-            try FileDescriptor.openDirectory(path).childNames().contains { $0.contains(".partial-") }
+    /// Releases what this engine holds: mounts it made for its own reads, and its share of
+    /// the data root. The engine must not be used after.
+    public func close() {
+        try? driver.cleanup()
+        lock.unlock()
+    }
+
+    // MARK: - Changes
+
+    /// Runs one change of the data root: refused while a Docker daemon uses the root; first
+    /// recovers what dead changes left; then `body` with a lease of its own. When `body`
+    /// fails, what it left is rolled back (or, for removals, finished) at once; what cannot be
+    /// is left, with the lease, to the next change.
+    public func mutation<T>(_ body: (Lease) throws -> T) throws -> T {
+        try refuseIfDockerRuns()
+        try recoverAbandonedLeases()
+        let lease = try leases.open()
+        do {
+            let result = try body(lease)
+            lease.release()
+            return result
+        } catch {
+            do {
+                try graph.withExclusive { try recover(lease.typedEntries, leaseID: lease.id) }
+                lease.release()
+            } catch {
+                lease.abandon()
+            }
+            throw error
         }
     }
 
-    /// Removes leftovers of interrupted commands. Runs only while no other process uses the root.
-    private func sweep() throws {
-        // Containers half made or half removed go first, then the read-write layers no
-        // listed container owns; the layers they stand on stay with those that remain.
-        for id in try containers.unlistedIDs() { try containers.removeDirectory(id) }
-        let listed = Set(try containers.all().map(\.ID))
-        let mounted = try mountedLayers.sweep(keeping: { listed.contains($0) }).kept
-        var referenced = Set(try images.ids().flatMap { id -> [ChainID] in
-            guard let config = try? images.config(id) else { return [] }
-            return ChainID.chain(of: config.rootFS.diffIDs)
-        })
-        referenced.formUnion(mounted.compactMap(\.parent))
-        let containerLayers = Set(mounted.flatMap { [$0.mountID] + ($0.initID.map { [$0] } ?? []) })
-        _ = try layers.sweep(keeping: { referenced.contains($0) }, keepingCacheIDs: containerLayers)
-        try volumes.sweep()
-        let temporary = try FileDescriptor.openDirectory(configuration.dataRoot + "/tmp")
-        try temporary.removeAllChildren()
-        try Self.removeStagedFiles(in: metadataRoot)
-        try Self.removeStagedFiles(in: metadataRoot + "/imagedb/content/sha256")
-    }
-
-    /// `*.partial-<pid>` files that a killed process was writing.
-    private static func removeStagedFiles(in path: String) throws {
-        let directory = try FileDescriptor.openDirectory(path)
-        for name in try directory.childNames() where name.contains(".partial-") {
-            try directory.removeEntry(name)
+    /// Whether a Docker daemon runs on this root: dockerd keeps `<root>/volumes/metadata.db`
+    /// locked (bbolt's flock) while it runs.
+    public var dockerRuns: Bool {
+        guard let file = try? FileDescriptor.open(configuration.dataRoot + "/volumes/metadata.db", O_RDONLY) else { return false }
+        if flock(file.rawValue, LOCK_SH | LOCK_NB) == 0 {
+            flock(file.rawValue, LOCK_UN)
+            return false
         }
+        return errno == EWOULDBLOCK
     }
 
+    private func refuseIfDockerRuns() throws {
+        guard dockerRuns else { return }
+        let path = configuration.dataRoot + "/volumes/metadata.db"
+        throw StowageError(.alreadyExists, "a Docker daemon is using the data root \(configuration.dataRoot) (it holds \(path) locked): stop it before changing the root with stowage; reading works meanwhile")
+    }
 
     // MARK: - Finding images
 
@@ -137,11 +161,12 @@ public final class Engine {
         ImageLoader(layers: layers, images: images, references: references)
     }
 
-    /// Loads images with `loader` (from `makeLoader()`), marked as a change under way so that
-    /// a crash is swept up by the next command.
+    /// Loads images with `loader` (from `makeLoader()`) as one change: layers shared with
+    /// other images are protected by the load's lease while it runs, and a failed or killed
+    /// load leaves the root as before (earlier images of the archive complete).
     @discardableResult
     public func load(path: String, with loader: ImageLoader) throws -> [ImageID] {
-        try layers.whileChanging { try loader.load(path: path) }
+        try mutation { lease in try loader.load(path: path, lease: lease) }
     }
 
     /// Writes the named images (IDs or references) as one archive.

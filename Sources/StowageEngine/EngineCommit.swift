@@ -41,18 +41,27 @@ extension Engine {
         guard let parentID = record.imageID else {
             throw StowageError(.invalidArchive, "container \(record.ID) names no image")
         }
-        let parentConfig = try images.config(parentID)
         let config = try CommitConfigChanges.apply(request.changes, to: record.Config.inspectJSON)
-        return try layers.whileChanging {
+        return try mutation { lease in
+            let parentConfig = try graph.withExclusive { () throws -> ImageConfig in
+                let parentConfig = try images.config(parentID)
+                try lease.add(.image(parentID))
+                if let parent = mounted.parent {
+                    _ = try layers.requireLayer(parent)
+                    try lease.add(.layer(parent))
+                }
+                return parentConfig
+            }
             // The diff goes through a file: the layer store reads a stream, the driver writes one.
-            let staging = configuration.dataRoot + "/tmp/commit-" + LayerCacheID.random().rawValue.prefix(16)
+            let staging = configuration.dataRoot + "/tmp/commit-" + lease.id
             let file = try FileDescriptor.open(staging, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode: 0o600)
             defer { unlink(staging) }
             let result = try driver.diff(mounted.mountID, parent: mounted.initID, to: FileSink(file))
             let isEmpty = result.diffID.description == Self.emptyLayerDiffID
             var diffIDs = parentConfig.rootFS.diffIDs
             if !isEmpty {
-                let layer = try layers.register(FileSource(path: staging), parent: mounted.parent, expectedDiffID: result.diffID).layer
+                let layer = try layers.register(FileSource(path: staging), parent: mounted.parent, expectedDiffID: result.diffID,
+                                                lease: lease).layer
                 diffIDs.append(layer.diffID)
             }
             CrashPoint.commitLayerRegistered.reached()
@@ -63,13 +72,17 @@ extension Engine {
             let bytes = Array(childConfig(parent: parentConfig, config: config, containerConfig: record.Config.inspectJSON,
                                           container: record.ID, created: created, author: request.author,
                                           comment: request.message, diffIDs: diffIDs, step: step).utf8)
-            let id = try images.put(bytes)
-            try images.setParent(parentID, of: id)
-            if let reference {
-                try references.add(reference, image: id)
-                try images.setLastUpdated(id)
+            return try graph.withExclusive {
+                let id = ImageID(Digest.of(bytes))
+                try lease.add(.newImage(id))
+                try images.put(bytes)
+                try images.setParent(parentID, of: id)
+                if let reference {
+                    try references.add(reference, image: id)
+                    try images.setLastUpdated(id)
+                }
+                return id
             }
-            return id
         }
     }
 

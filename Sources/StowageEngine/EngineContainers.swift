@@ -49,38 +49,46 @@ extension Engine {
 
     /// `create`: the container's init and writable layers on the image, its volumes, and its
     /// files in Docker's format. Returns the new container's ID.
+    ///
+    /// The image and its top layer are held by the create's lease from the start; the layers
+    /// are made and volumes filled outside the graph lock; the name is checked and
+    /// `config.v2.json` written under it, so that two creates cannot take one name.
     public func createContainer(_ request: ContainerCreation) throws -> String {
-        let imageID = try resolveImage(request.image)
-        let imageConfig = try images.config(imageID)
         let mounts = try request.volumes.map(parseVolume)
-        let top = ChainID.chain(of: imageConfig.rootFS.diffIDs).last
-        return try withContainerNames {
-            let existing = try containers.all()
-            let name = request.name ?? generateName(avoiding: Set(existing.map(\.name)))
-            try checkNameIsFree(name, among: existing)
+        return try mutation { lease in
+            let (imageID, imageConfig, top) = try graph.withExclusive { () throws -> (ImageID, ImageConfig, ChainID?) in
+                let imageID = try resolveImage(request.image)
+                let imageConfig = try images.config(imageID)
+                try lease.add(.image(imageID))
+                let top = ChainID.chain(of: imageConfig.rootFS.diffIDs).last
+                if let top {
+                    _ = try layers.requireLayer(top)
+                    try lease.add(.layer(top))
+                }
+                return (imageID, imageConfig, top)
+            }
+            if let name = request.name { try checkNameIsFree(name, among: try containers.all()) }  // fail early; checked again below
             let id = LayerCacheID.random().rawValue
             let config = try ContainerConfigMerge.merge(command: request.command, labels: request.labels,
                                                        anonymousVolumes: mounts.filter { $0.anonymous }.map(\.destination),
                                                        imageName: request.image, hostname: String(id.prefix(12)),
                                                        image: imageConfig.config)
-            return try layers.whileChanging {
-                let mounted = try mountedLayers.create(id, parent: top, setUpInit: InitLayer.setUp)
-                do {
-                    let finalMounts = try prepareVolumes(mounts, for: mounted)
-                    CrashPoint.containerLayersRecorded.reached()
-                    try containers.write(ContainerDocument(id: id, name: name, created: Timestamp.now(), image: imageID,
-                                                           config: config, mounts: finalMounts, driver: driver.name))
-                    _ = try ContainerMountState.update(in: containers.directory(of: id)) { state in
-                        state.sizeRw = 0
-                        state.sizeGeneration = state.generation
-                    }
-                } catch {
-                    try? containers.removeDirectory(id)
-                    try? mountedLayers.remove(mounted)
-                    throw error
-                }
-                return id
+            try lease.add(.container(id))
+            let mounted = try mountedLayers.create(id, parent: top, lease: lease, setUpInit: InitLayer.setUp)
+            let finalMounts = try prepareVolumes(mounts, for: mounted, lease: lease)
+            CrashPoint.containerLayersRecorded.reached()
+            try graph.withExclusive {
+                let existing = try containers.all()
+                let name = request.name ?? generateName(avoiding: Set(existing.map(\.name)))
+                try checkNameIsFree(name, among: existing)
+                try containers.write(ContainerDocument(id: id, name: name, created: Timestamp.now(), image: imageID,
+                                                       config: config, mounts: finalMounts, driver: driver.name))
             }
+            _ = try ContainerMountState.update(in: containers.directory(of: id)) { state in
+                state.sizeRw = 0
+                state.sizeGeneration = state.generation
+            }
+            return id
         }
     }
 
@@ -114,7 +122,7 @@ extension Engine {
 
     /// Creates the volumes and fills each new, empty one from the container's files at its
     /// path, as Docker does at create (binds are left alone).
-    private func prepareVolumes(_ mounts: [ContainerDocument.Mount], for mounted: MountedLayer) throws -> [ContainerDocument.Mount] {
+    private func prepareVolumes(_ mounts: [ContainerDocument.Mount], for mounted: MountedLayer, lease: Lease) throws -> [ContainerDocument.Mount] {
         let volumeMounts = mounts.filter { $0.kind == .volume }
         guard !volumeMounts.isEmpty else { return mounts }
         let rootPath = try driver.get(mounted.mountID)
@@ -128,17 +136,14 @@ extension Engine {
             }
         }
         for mount in volumeMounts {
-            let volume = try volumes.create(mount.name, labels: mount.anonymous ? [Volume.anonymousLabel: ""] : [:])
-            guard try FileDescriptor.openDirectory(volume.mountpoint).childNames().isEmpty,
-                  let source = try? root.openInRoot(String(mount.destination.dropFirst()), O_RDONLY | O_DIRECTORY | O_CLOEXEC) else { continue }
-            try TreeCopier.copy(from: try source.resolvedPath(), to: volume.mountpoint)
+            try lease.add(.volume(mount.name))
+            if try volumes.volume(mount.name) == nil { try lease.add(.newVolume(mount.name)) }
+            let volume = try volumes.create(mount.name, labels: mount.anonymous ? [Volume.anonymousLabel: ""] : [:],
+                                            stagingSuffix: lease.id)
+            guard let source = try? root.openInRoot(String(mount.destination.dropFirst()), O_RDONLY | O_DIRECTORY | O_CLOEXEC) else { continue }
+            try volumes.fill(volume, from: try source.resolvedPath(), stagingSuffix: lease.id)
         }
         return mounts
-    }
-
-    /// Runs `body` holding the lock that keeps container names unique between processes.
-    private func withContainerNames<T>(_ body: () throws -> T) throws -> T {
-        try FileLock(path: configuration.dataRoot + "/.stowage-containers.lock").withExclusive(body)
     }
 
     private func checkNameIsFree(_ name: String, among existing: [ContainerRecord]) throws {
@@ -247,21 +252,35 @@ extension Engine {
             imageSizes[top] = size
             return size
         }
-        return try containers.all().sorted { order($0) > order($1) }.map { record in
-            let state = ContainerMountState.read(in: containers.directory(of: record.ID))
-            var sizeRw: Int64?
-            var sizeRootFs: Int64?
-            if sizes, let cached = state.cachedSize {
-                sizeRw = cached
-                sizeRootFs = try cached + (mountedLayers.parent(of: record.ID).map(imageSize) ?? 0)
-            } else if sizes, let mounted = try mountedLayers.layer(record.ID) {
-                let rw = try containerSize(record, mounted, state: state)
-                sizeRw = rw
-                sizeRootFs = try rw + (mounted.parent.map(imageSize) ?? 0)
-            }
-            return ContainerSummary(record: record, imageName: try displayedImage(of: record), isMounted: state.mounts > 0,
-                                    mountCount: state.mounts, sizeRw: sizeRw, sizeRootFs: sizeRootFs)
+        return try containers.all().sorted { order($0) > order($1) }.compactMap { record in
+            try skippingVanished(container: record.ID) { try summary(of: record, sizes: sizes, imageSize: imageSize) }
         }
+    }
+
+    /// `body`'s result, or nil when it failed because container `id` was removed meanwhile.
+    func skippingVanished<T>(container id: String, _ body: () throws -> T) throws -> T? {
+        do {
+            return try body()
+        } catch {
+            if try containers.record(id) == nil { return nil }
+            throw error
+        }
+    }
+
+    private func summary(of record: ContainerRecord, sizes: Bool, imageSize: (ChainID) throws -> Int64) throws -> ContainerSummary {
+        let state = ContainerMountState.read(in: containers.directory(of: record.ID))
+        var sizeRw: Int64?
+        var sizeRootFs: Int64?
+        if sizes, let cached = state.cachedSize {
+            sizeRw = cached
+            sizeRootFs = try cached + (mountedLayers.parent(of: record.ID).map(imageSize) ?? 0)
+        } else if sizes, let mounted = try mountedLayers.layer(record.ID) {
+            let rw = try containerSize(record, mounted, state: state)
+            sizeRw = rw
+            sizeRootFs = try rw + (mounted.parent.map(imageSize) ?? 0)
+        }
+        return ContainerSummary(record: record, imageName: try displayedImage(of: record), isMounted: state.mounts > 0,
+                                mountCount: state.mounts, sizeRw: sizeRw, sizeRootFs: sizeRootFs)
     }
 
     /// The IMAGE column: the name given at create while it still names the container's
@@ -277,22 +296,36 @@ extension Engine {
 
     /// `rm`: removes the container's metadata, then its layers; with `removeVolumes`, its
     /// anonymous volumes that no other container uses. A mounted container needs `force`.
+    /// A failed or killed removal is finished by recovery (the container is unlisted first).
     public func removeContainer(_ text: String, force: Bool, removeVolumes: Bool) throws {
-        let record = try containers.resolve(text)
-        let state = ContainerMountState.read(in: containers.directory(of: record.ID))
-        if state.mounts > 0, !force {
-            throw StowageError(.alreadyExists, "cannot remove container \(record.name): its root filesystem is mounted (\(state.mounts) mount\(state.mounts == 1 ? "" : "s")); unmount it first or force the removal")
-        }
-        try layers.whileChanging {
-            try containers.unlist(record.ID)
+        try mutation { lease in
+            let record = try containers.resolve(text)
+            let state = ContainerMountState.read(in: containers.directory(of: record.ID))
+            if state.mounts > 0, !force {
+                throw StowageError(.alreadyExists, "cannot remove container \(record.name): its root filesystem is mounted (\(state.mounts) mount\(state.mounts == 1 ? "" : "s")); unmount it first or force the removal")
+            }
+            try lease.add(.container(record.ID))
+            if let mounted = try mountedLayers.layer(record.ID) {
+                // Named before `mount-id` goes, so that recovery finds them without it.
+                for cacheID in [mounted.mountID] + (mounted.initID.map { [$0] } ?? []) { try lease.add(.cache(cacheID)) }
+            }
+            try graph.withExclusive { try containers.unlist(record.ID) }
             CrashPoint.containerUnlisted.reached()
-            if let mounted = try mountedLayers.layer(record.ID) { try mountedLayers.remove(mounted) }
+            try mountedLayers.removeRemains(of: record.ID)
             try containers.removeDirectory(record.ID)
-        }
-        guard removeVolumes else { return }
-        let stillUsed = Set(try containers.all().flatMap(\.volumeNames))
-        for name in record.volumeNames where !stillUsed.contains(name) {
-            if let volume = try volumes.volume(name), volume.isAnonymous { try volumes.remove(name) }
+            guard removeVolumes else { return }
+            let doomed = try graph.withExclusive { () throws -> [String] in
+                let users = try volumeUsers()
+                let inFlight = try leases.liveEntries(excluding: [lease.id])
+                var doomed: [String] = []
+                for name in record.volumeNames where users[name] == nil && !inFlight.contains(LeaseEntry.volume(name).description) {
+                    guard let volume = try volumes.volume(name), volume.isAnonymous else { continue }
+                    try lease.add(.volume(name))
+                    doomed.append(name)
+                }
+                return doomed
+            }
+            for name in doomed { try volumes.remove(name, stagingSuffix: lease.id) }
         }
     }
 

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import StowageCore
+import StowageFileSystem
 import StowageImages
 import StowageLayers
 
@@ -35,16 +36,30 @@ public struct HistoryEntry: Sendable {
 
 extension Engine {
     /// Every image, newest first.
+    /// An image removed by another change while it is being read is left out.
     public func imageSummaries() throws -> [ImageSummary] {
         let all = try references.all()
         let ids = try images.ids()
         let parents = Set(ids.compactMap { try? images.parent(of: $0) })
-        return try ids.map { id in
-            let config = try images.config(id)
-            let size = try layerStack(for: config).reduce(0) { $0 + $1.size }
-            return ImageSummary(id: id, references: all.filter { $0.image == id }.map(\.reference),
-                                created: config.createdSeconds ?? 0, size: size, hasChildren: parents.contains(id))
+        return try ids.compactMap { id in
+            try skippingVanished(id) {
+                let config = try images.config(id)
+                let size = try layerStack(for: config).reduce(0) { $0 + $1.size }
+                return ImageSummary(id: id, references: all.filter { $0.image == id }.map(\.reference),
+                                    created: config.createdSeconds ?? 0, size: size, hasChildren: parents.contains(id))
+            }
         }.sorted { ($0.created, $0.id.digest.hex) > ($1.created, $1.id.digest.hex) }
+    }
+
+    /// `body`'s result, or nil when it failed because image `id` was removed meanwhile: a
+    /// listing skips what vanished between listing and reading, and never fails for it.
+    func skippingVanished<T>(_ id: ImageID, _ body: () throws -> T) throws -> T? {
+        do {
+            return try body()
+        } catch {
+            if !images.exists(id) { return nil }
+            throw error
+        }
     }
 
     /// The image's history, newest step first, with each step's layer size.
@@ -126,22 +141,33 @@ extension Engine {
 
     /// Points `target` at the image `source` names; `latest` is added when no tag is given.
     public func tag(_ source: String, as target: String) throws {
-        let id = try resolveImage(source)
         let reference = try Reference(parsing: target)
         guard reference.digest == nil else {
             throw StowageError(.invalidArgument, "refusing to create a tag with a digest reference")
         }
-        try references.add(reference.withDefaultTag(), image: id)
-        try images.setLastUpdated(id)
+        try mutation { _ in
+            try graph.withExclusive {
+                let id = try resolveImage(source)
+                try references.add(reference.withDefaultTag(), image: id)
+                try images.setLastUpdated(id)
+            }
+        }
     }
 
     /// `rmi`: removes a name, and the image with its unused layers once no name is left (or
     /// at once with `force`). Returns Docker's lines: `Untagged: …`, `Deleted: …`.
+    ///
+    /// Names and the image go under the graph lock, with the layers' metadata; the layers'
+    /// files are removed after it, announced in the lease so that a kill is finished later.
     public func removeImage(_ text: String, force: Bool) throws -> [String] {
-        try layers.whileChanging { try removeImageNow(text, force: force) }
+        try mutation { lease in
+            let (lines, removals) = try graph.withExclusive { try removeImageNow(text, force: force, lease: lease) }
+            for layer in removals { try layers.finishRemoval(layer.chainID) }
+            return lines + removals.map { "Deleted: \($0.chainID)" }
+        }
     }
 
-    private func removeImageNow(_ text: String, force: Bool) throws -> [String] {
+    private func removeImageNow(_ text: String, force: Bool, lease: Lease) throws -> ([String], [LayerRecord]) {
         let id = try resolveImage(text)
         var lines: [String] = []
         let refs = try references.references(to: id)
@@ -150,7 +176,7 @@ extension Engine {
             let reference = try Reference(parsing: text)
             let removed = refs.contains(reference) ? reference : reference.withDefaultTag()
             try references.remove(removed)
-            return ["Untagged: \(removed.familiarString)"]
+            return (["Untagged: \(removed.familiarString)"], [])
         }
         if !namedByReference, refs.count > 1, !force {
             throw StowageError(.alreadyExists,
@@ -168,71 +194,67 @@ extension Engine {
                 try references.remove(reference)
                 lines.append("Untagged: \(reference.familiarString)")
             }
-            return lines
+            return (lines, [])
         }
+        if try imagesInUseByChanges(excludingLeases: [lease.id]).contains(id) {
+            throw StowageError(.alreadyExists, "conflict: unable to delete \(id.shortForm) (cannot be forced) - image is in use by a change in progress (a create or commit on it)")
+        }
+        try lease.add(.deletingImage(id))
         for reference in refs {
             try references.remove(reference)
             lines.append("Untagged: \(reference.familiarString)")
         }
-        lines += try deleteImage(id)
-        return lines
+        let (deleted, removals) = try deleteImage(id, lease: lease)
+        return (lines + deleted, removals)
     }
 
-    /// Removes an image that no name points at, then every layer of it nothing else uses.
-    func deleteImage(_ id: ImageID) throws -> [String] {
-        let stack = try layerStack(of: id)
+    /// Removes an image that no name points at, and begins removing every layer of it that
+    /// nothing else uses (announced in `lease`). Holding the graph lock.
+    func deleteImage(_ id: ImageID, lease: Lease) throws -> (lines: [String], removals: [LayerRecord]) {
+        let chain = ChainID.chain(of: try images.config(id).rootFS.diffIDs)
+        for chainID in chain { try lease.add(.layer(chainID)) }
         try images.delete(id)
-        var lines = ["Deleted: \(id)"]
-        let others = try images.ids()
-        var used = Set(try others.flatMap { try layerStack(of: $0).map(\.chainID) })
-        for mounted in try mountedLayers.all() {
-            if let parent = mounted.parent { used.formUnion(try layers.stack(parent).map(\.chainID)) }
-        }
-        for layer in stack.reversed() where !used.contains(layer.chainID) {
-            try layers.remove(layer)
-            lines.append("Deleted: \(layer.chainID)")
-        }
-        return lines
+        let removals = try beginRemovingUnusedLayers(Set(chain), excludingLeases: [lease.id])
+        // Top first, as Docker lists them.
+        let order = Dictionary(uniqueKeysWithValues: chain.enumerated().map { ($1, $0) })
+        return (["Deleted: \(id)"], removals.sorted { order[$0.chainID, default: 0] > order[$1.chainID, default: 0] })
     }
 
     /// `image prune`: removes dangling images (every unused image with `all`). Returns the
     /// lines and the bytes reclaimed.
     public func pruneImages(all: Bool) throws -> (lines: [String], reclaimed: Int64) {
-        try layers.whileChanging { try pruneImagesNow(all: all) }
+        try mutation { lease in
+            let (lines, removals) = try graph.withExclusive { try pruneImagesNow(all: all, lease: lease) }
+            for layer in removals { try layers.finishRemoval(layer.chainID) }
+            return (lines, removals.reduce(0) { $0 + $1.size })
+        }
     }
 
     /// Removes the images without children that qualify, and again while that leaves parents
     /// that now qualify: one prune empties a chain, as Docker's (whose delete of a child takes
-    /// its untagged parents with it).
-    private func pruneImagesNow(all: Bool) throws -> (lines: [String], reclaimed: Int64) {
+    /// its untagged parents with it). Images a change in flight builds on stay.
+    private func pruneImagesNow(all: Bool, lease: Lease) throws -> (lines: [String], removals: [LayerRecord]) {
         var lines: [String] = []
-        var reclaimed: Int64 = 0
-        let usedByContainers = Set(try containers.all().compactMap(\.imageID))
+        var removals: [LayerRecord] = []
+        var kept = Set(try containers.all().compactMap(\.imageID))
+        kept.formUnion(try imagesInUseByChanges(excludingLeases: [lease.id]))
         while true {
-            let pass = try prunePass(all: all, keeping: usedByContainers)
-            guard !pass.lines.isEmpty else { break }
-            lines += pass.lines
-            reclaimed += pass.reclaimed
-        }
-        return (lines, reclaimed)
-    }
-
-    private func prunePass(all: Bool, keeping usedByContainers: Set<ImageID>) throws -> (lines: [String], reclaimed: Int64) {
-        var lines: [String] = []
-        var reclaimed: Int64 = 0
-        for summary in try imageSummaries() where all ? !summary.hasChildren : (summary.isDangling && !summary.hasChildren) {
-            if usedByContainers.contains(summary.id) { continue }
-            let before = Set(try layers.chainIDs())
-            for reference in summary.references {
-                try references.remove(reference)
-                lines.append("untagged: \(reference.familiarString)")
+            var removedAny = false
+            for summary in try imageSummaries() where all ? !summary.hasChildren : (summary.isDangling && !summary.hasChildren) {
+                if kept.contains(summary.id) { continue }
+                try lease.add(.deletingImage(summary.id))
+                for reference in summary.references {
+                    try references.remove(reference)
+                    lines.append("untagged: \(reference.familiarString)")
+                }
+                let deleted = try deleteImage(summary.id, lease: lease)
+                lines += deleted.lines.map { "deleted: " + $0.dropFirst("Deleted: ".count) }
+                lines += deleted.removals.map { "deleted: \($0.chainID)" }
+                removals += deleted.removals
+                removedAny = true
             }
-            let stack = try layerStack(of: summary.id)
-            let deleted = try deleteImage(summary.id)
-            lines += deleted.map { "deleted: " + $0.dropFirst("Deleted: ".count) }
-            let after = Set(try layers.chainIDs())
-            reclaimed += stack.filter { before.contains($0.chainID) && !after.contains($0.chainID) }.reduce(0) { $0 + $1.size }
+            if !removedAny { break }
         }
-        return (lines, reclaimed)
+        return (lines, removals)
     }
 }

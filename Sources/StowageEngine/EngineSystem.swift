@@ -1,4 +1,5 @@
 import StowageCore
+import StowageFileSystem
 import StowageImages
 import StowageLayers
 
@@ -34,26 +35,56 @@ extension Engine {
         return users
     }
 
-    /// `volume rm`: refused while a container uses the volume.
-    public func removeVolume(_ name: String) throws {
-        _ = try volumes.require(name)
-        if let users = try volumeUsers()[name] {
-            throw StowageError(.alreadyExists, "remove \(name): volume is in use - [\(users.joined(separator: ", "))]")
+    /// `volume create`.
+    @discardableResult
+    public func createVolume(_ name: String, labels: [String: String]) throws -> Volume {
+        try mutation { lease in
+            try lease.add(.volume(name))
+            return try volumes.create(name, labels: labels, stagingSuffix: lease.id)
         }
-        try volumes.remove(name)
+    }
+
+    /// `volume rm`: refused while a container (or a create in flight) uses the volume.
+    public func removeVolume(_ name: String) throws {
+        try mutation { lease in
+            try graph.withExclusive {
+                _ = try volumes.require(name)
+                if let users = try volumeUsers()[name] {
+                    throw StowageError(.alreadyExists, "remove \(name): volume is in use - [\(users.joined(separator: ", "))]")
+                }
+                if try volumesInUseByChanges(excluding: lease).contains(name) {
+                    throw StowageError(.alreadyExists, "remove \(name): volume is in use by a change in progress")
+                }
+                try lease.add(.volume(name))
+            }
+            try volumes.remove(name, stagingSuffix: lease.id)
+        }
     }
 
     /// `volume prune`: removes unused anonymous volumes (every unused volume with `all`).
     public func pruneVolumes(all: Bool) throws -> (names: [String], reclaimed: Int64) {
-        let users = try volumeUsers()
-        var names: [String] = []
-        var reclaimed: Int64 = 0
-        for volume in try volumes.all() where users[volume.name] == nil && (all || volume.isAnonymous) {
-            reclaimed += try volumes.size(of: volume)
-            try volumes.remove(volume.name)
-            names.append(volume.name)
+        try mutation { lease in
+            let doomed = try graph.withExclusive { () throws -> [Volume] in
+                let users = try volumeUsers()
+                let inFlight = try volumesInUseByChanges(excluding: lease)
+                let doomed = try volumes.all().filter { users[$0.name] == nil && !inFlight.contains($0.name) && (all || $0.isAnonymous) }
+                for volume in doomed { try lease.add(.volume(volume.name)) }
+                return doomed
+            }
+            var reclaimed: Int64 = 0
+            for volume in doomed {
+                reclaimed += try volumes.size(of: volume)
+                try volumes.remove(volume.name, stagingSuffix: lease.id)
+            }
+            return (doomed.map(\.name), reclaimed)
         }
-        return (names, reclaimed)
+    }
+
+    /// Volumes that changes in flight (other than `lease`'s) use or make.
+    private func volumesInUseByChanges(excluding lease: Lease) throws -> Set<String> {
+        Set(try leases.liveEntries(excluding: [lease.id]).compactMap { line in
+            if case .volume(let name)? = LeaseEntry(line) { name } else { nil }
+        })
     }
 
     /// `system df`: images (their unique layers), containers (writable layers) and volumes,
@@ -61,15 +92,16 @@ extension Engine {
     public func diskUsage() throws -> [DiskUsageRow] {
         let summaries = try containerSummaries(sizes: true)
         let usedImages = Set(summaries.compactMap(\.record.imageID))
-        let imageIDs = try images.ids()
+        let listedIDs = try images.ids()
         var layerUsers: [ChainID: Int] = [:]
         var stacks: [ImageID: [LayerRecord]] = [:]
-        for id in imageIDs {
-            let stack = try layerStack(of: id)
+        for id in listedIDs {
+            guard let stack = try skippingVanished(id, { try layerStack(of: id) }) else { continue }
             stacks[id] = stack
             for layer in stack { layerUsers[layer.chainID, default: 0] += 1 }
         }
-        let allLayers = try layers.chainIDs().compactMap { try layers.layer($0) }
+        let imageIDs = listedIDs.filter { stacks[$0] != nil }
+        let allLayers = try layers.chainIDs().compactMap { try? layers.layer($0) }
         let layersSize = allLayers.reduce(0) { $0 + $1.size }
         // Docker: what active images hold alone is not reclaimable.
         var held: Int64 = 0

@@ -72,11 +72,16 @@ extension FileDescriptor {
     }
 
     /// Removes a child of any type; a directory with everything below it. Never follows symlinks.
-    /// Missing entries are not an error.
+    /// Missing entries are not an error, so two removals of one tree may run at once.
     public func removeEntry(_ name: String) throws {
         if unlinkat(rawValue, name, 0) == 0 || errno == ENOENT { return }
         guard errno == EISDIR || errno == EPERM else { throw SystemError("unlink", path: join(name), errno: errno) }
-        let child = try openChildDirectory(name)
+        let child: FileDescriptor
+        do {
+            child = try openChildDirectory(name)
+        } catch let error as SystemError where error.errno == ENOENT {
+            return  // removed meanwhile by another removal of the same tree
+        }
         try child.removeAllChildren()
         if unlinkat(rawValue, name, AT_REMOVEDIR) != 0, errno != ENOENT {
             throw SystemError("rmdir", path: join(name), errno: errno)

@@ -7,7 +7,7 @@ import StowageFileSystem
 
 /// Docker's image store (`image/<driver>/imagedb`): image configs stored as received under
 /// the sha256 of their bytes, plus per-image metadata (`parent`, `lastUpdated`).
-public final class ImageStore {
+public final class ImageStore: Sendable {
     /// `image/<driver>/imagedb`.
     public let root: String
     private var contentDirectory: String { root + "/content/sha256" }
@@ -56,13 +56,29 @@ public final class ImageStore {
         try FileDescriptor.openDirectory(contentDirectory).childNames().compactMap { try? ImageID(Digest(hex: $0)) }
     }
 
-    /// Removes the image's config and metadata.
+    /// Removes the image's config, then its metadata: the image is gone with the first step;
+    /// metadata left by an interrupted removal is only a leftover (`removeMetadata`).
     public func delete(_ id: ImageID) throws {
-        let metadata = try FileDescriptor.openDirectory(metadataDirectory)
-        try metadata.removeEntry(id.digest.hex)
         let content = try FileDescriptor.openDirectory(contentDirectory)
         try content.removeEntry(id.digest.hex)
+        try removeMetadata(id)
     }
+
+    /// Removes the metadata directory of an image (missing is fine).
+    public func removeMetadata(_ id: ImageID) throws {
+        try FileDescriptor.openDirectory(metadataDirectory).removeEntry(id.digest.hex)
+    }
+
+    /// Images that have a metadata directory, stored or not.
+    public func idsWithMetadata() throws -> [ImageID] {
+        try FileDescriptor.openDirectory(metadataDirectory).childNames().compactMap { try? ImageID(Digest(hex: $0)) }
+    }
+
+    /// `imagedb/metadata/sha256/<id>`, where staging files of the image's metadata are written.
+    public func metadataPath(of id: ImageID) -> String { metadataDirectory + "/" + id.digest.hex }
+
+    /// `imagedb/content/sha256`.
+    public var contentPath: String { contentDirectory }
 
     // MARK: - Metadata
 

@@ -9,18 +9,19 @@ import Glibc
 import StowageArchive
 import StowageCore
 import StowageFileSystem
+import Synchronization
 
 /// Docker's tag store (`image/<driver>/repositories.json`): which names and digests point at
 /// which image, as `{"Repositories":{"busybox":{"busybox:latest":"sha256:…"}}}`.
 ///
 /// Reads see a complete file; changes take an exclusive lock on a file beside it, read the
 /// current file, and replace it atomically.
-public final class ReferenceStore {
+public final class ReferenceStore: @unchecked Sendable {
     public let path: String
     private let lock: FileLock
     /// The table as last read, with the identity of the file it came from: the file is only
     /// ever replaced whole (a new inode), so an unchanged identity means unchanged contents.
-    private var cache: (identity: [Int64], table: [Reference: ImageID])?
+    private let cache = Mutex<(identity: [Int64], table: [Reference: ImageID])?>(nil)
 
     public init(path: String) throws {
         self.path = path
@@ -92,7 +93,7 @@ public final class ReferenceStore {
         let status = try handle.status()
         let identity = [Int64(bitPattern: status.device), Int64(bitPattern: status.inode), status.size,
                         status.modificationSeconds, status.modificationNanoseconds]
-        if let cache, cache.identity == identity { return cache.table }
+        if let cached = cache.withLock({ $0 }), cached.identity == identity { return cached.table }
         let bytes = try FileSource(handle).readAll(what: path)
         let file: File
         do {
@@ -106,7 +107,7 @@ public final class ReferenceStore {
                 table[try Reference(parsing: text)] = try ImageID(parsing: image)
             }
         }
-        cache = (identity, table)
+        cache.withLock { $0 = (identity, table) }
         return table
     }
 

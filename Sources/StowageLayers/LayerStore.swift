@@ -6,6 +6,7 @@ import StowageCore
 import StowageDrivers
 import StowageFileSystem
 import StowageTar
+import Synchronization
 
 /// One layer as the layer store records it in `layerdb/sha256/<chain-id>/`.
 public struct LayerRecord: Sendable, Equatable {
@@ -37,16 +38,25 @@ public struct LayerRegistration: Sendable {
 /// `layerdb/sha256/<chain-id>`. Two processes registering the same layer at once both
 /// finish; the one whose rename loses discards its copy. Removal renames the metadata to
 /// `<chain-id>-removing` first.
-public final class LayerStore {
+///
+/// Many callers: a layer found or made is recorded in the caller's lease under the graph
+/// lock, in the same hold that finds it or renames it into place, so that no removal
+/// elsewhere can take it while the caller builds on it. Decompressing, hashing and applying
+/// happen outside the lock.
+public final class LayerStore: @unchecked Sendable {
     /// `image/<driver>/layerdb`.
     public let root: String
     public let driver: any DiffApplyingDriver
+    /// Serialises registration and removal with every other change of the graph.
+    public let graph: GraphLock
     private var layersDirectory: String { root + "/sha256" }
-    private var temporaryDirectory: String { root + "/tmp" }
+    /// Write sets, named after the lease of the operation making them.
+    public var temporaryDirectory: String { root + "/tmp" }
 
-    public init(root: String, driver: any DiffApplyingDriver) throws {
+    public init(root: String, driver: any DiffApplyingDriver, graph: GraphLock) throws {
         self.root = root
         self.driver = driver
+        self.graph = graph
         for directory in [root, layersDirectory, temporaryDirectory] {
             try FileDescriptor.ensureDirectory(directory, mode: 0o700)
         }
@@ -54,14 +64,20 @@ public final class LayerStore {
 
     // MARK: - Reading
 
-    /// Records read so far: committed layer metadata never changes, only disappears.
-    private var cache: [ChainID: LayerRecord] = [:]
+    /// Records read so far: committed layer metadata never changes, only disappears (also
+    /// by another process's removal, so a cached record is trusted only while its directory
+    /// is there).
+    private let cache = Mutex<[ChainID: LayerRecord]>([:])
 
     /// The layer `chainID`, or nil if it is not stored.
     public func layer(_ chainID: ChainID) throws -> LayerRecord? {
-        if let cached = cache[chainID] { return cached }
+        if let cached = cache.withLock({ $0[chainID] }) {
+            if FileDescriptor.exists(layersDirectory + "/" + chainID.digest.hex + "/diff") { return cached }
+            cache.withLock { $0[chainID] = nil }
+            return nil
+        }
         guard let record = try readLayer(chainID) else { return nil }
-        cache[chainID] = record
+        cache.withLock { $0[chainID] = record }
         return record
     }
 
@@ -125,15 +141,16 @@ public final class LayerStore {
 
     // MARK: - Registering
 
-    /// Stores the layer stream `source` on top of `parent`.
+    /// Stores the layer stream `source` on top of `parent` (which the caller's lease holds),
+    /// and records the layer in `lease`.
     ///
     /// When `expectedDiffID` is given and that layer is already stored, the stream is only
     /// hashed to check it. Otherwise it is applied in one pass that also writes its tar-split
     /// record; a diff_id other than `expectedDiffID` is an error and leaves nothing behind.
     public func register(_ source: ByteSource, parent: ChainID?, expectedDiffID: DiffID? = nil,
-                         expectedBlobDigest: BlobDigest? = nil) throws -> LayerRegistration {
+                         expectedBlobDigest: BlobDigest? = nil, lease: Lease) throws -> LayerRegistration {
         let parentLayer = try parent.map { try requireLayer($0) }
-        if let expectedDiffID, let existing = try layer(ChainID(parent: parent, diffID: expectedDiffID)) {
+        if let expectedDiffID, let existing = try find(ChainID(parent: parent, diffID: expectedDiffID), leasingIn: lease) {
             let stream = try LayerStream(source)
             try Self.drain(stream)
             try Self.check(stream.diffID, expectedDiffID, stream.blobDigest, expectedBlobDigest)
@@ -141,7 +158,9 @@ public final class LayerStore {
         }
 
         let cacheID = LayerCacheID.random()
-        let writeSet = temporaryDirectory + "/write-set-" + LayerCacheID.random().rawValue.prefix(16)
+        try lease.add(.cache(cacheID))
+        let writeSet = temporaryDirectory + "/write-set-" + lease.id + "-" + LayerCacheID.random().rawValue.prefix(8)
+        var committed = false
         do {
             try SystemError.check(mkdir(writeSet, 0o700), "mkdir", writeSet)
             try driver.create(cacheID, parent: parentLayer?.cacheID)
@@ -159,18 +178,35 @@ public final class LayerStore {
                                     size: result.contentSize, cacheID: cacheID)
             try writeMetadata(layer, into: writeSet)
             try syncData(of: cacheID)
-            if try commit(writeSet, as: chainID) {
+            let won = try graph.withExclusive {
+                try lease.add(.layer(chainID))
+                return try commit(writeSet, as: chainID, committed: &committed)
+            }
+            if won {
                 return LayerRegistration(layer: layer, applied: true, blobDigest: result.blobDigest, compression: result.compression)
             }
-            // Another process stored the same layer meanwhile: use theirs.
+            // Another process stored the same layer meanwhile: use theirs (now in the lease).
             try? driver.remove(cacheID)
             try? Self.removeTree(writeSet)
             return LayerRegistration(layer: try requireLayer(chainID), applied: false,
                                      blobDigest: result.blobDigest, compression: result.compression)
         } catch {
-            try? driver.remove(cacheID)
-            try? Self.removeTree(writeSet)
+            // Once renamed into place the layer is whole; the lease's owner decides its fate.
+            if !committed {
+                try? driver.remove(cacheID)
+                try? Self.removeTree(writeSet)
+            }
             throw error
+        }
+    }
+
+    /// The layer `chainID` if it is stored, recorded in `lease` in the same hold of the graph
+    /// lock that found it, so that it cannot be removed while the lease lives.
+    public func find(_ chainID: ChainID, leasingIn lease: Lease) throws -> LayerRecord? {
+        try graph.withExclusive {
+            guard let existing = try layer(chainID) else { return nil }
+            try lease.add(.layer(chainID))
+            return existing
         }
     }
 
@@ -189,13 +225,14 @@ public final class LayerStore {
     }
 
     /// Renames the write set into place; false if the layer appeared there meanwhile.
-    private func commit(_ writeSet: String, as chainID: ChainID) throws -> Bool {
+    private func commit(_ writeSet: String, as chainID: ChainID, committed: inout Bool) throws -> Bool {
         let target = layersDirectory + "/" + chainID.digest.hex
         do {
             try FileDescriptor.rename(writeSet, to: target, noReplace: true)
         } catch let error as SystemError where error.errno == EEXIST || error.errno == ENOTEMPTY {
             return false
         }
+        committed = true
         try FileDescriptor.openDirectory(layersDirectory).sync()
         return true
     }
@@ -205,32 +242,48 @@ public final class LayerStore {
     /// Removes a layer: its metadata first (renamed aside, so it is gone at once), then its
     /// driver directory. The caller makes sure nothing uses it.
     public func remove(_ layer: LayerRecord) throws {
-        cache[layer.chainID] = nil
-        let directory = layersDirectory + "/" + layer.chainID.digest.hex
-        let doomed = directory + "-removing"
+        if try beginRemoval(layer.chainID) { try finishRemoval(layer.chainID) }
+    }
+
+    /// The first step of a removal, quick enough for the graph lock: the layer's metadata is
+    /// renamed to `<chain-id>-removing`, so that it is gone for every reader. False when the
+    /// layer was not there.
+    public func beginRemoval(_ chainID: ChainID) throws -> Bool {
+        cache.withLock { $0[chainID] = nil }
+        let directory = layersDirectory + "/" + chainID.digest.hex
         do {
-            try FileDescriptor.rename(directory, to: doomed)
+            try FileDescriptor.rename(directory, to: directory + "-removing")
         } catch let error as SystemError where error.errno == ENOENT {
-            return
+            return false
         }
-        try driver.remove(layer.cacheID)
+        return true
+    }
+
+    /// The rest of a removal begun by `beginRemoval` (by this process or a dead one): the
+    /// driver directory, then the renamed metadata. Nothing to do is not an error.
+    public func finishRemoval(_ chainID: ChainID) throws {
+        let doomed = layersDirectory + "/" + chainID.digest.hex + "-removing"
+        guard FileDescriptor.exists(doomed) else { return }
+        if let cacheText = try readValue(doomed + "/cache-id"), let cacheID = try? LayerCacheID(cacheText) {
+            try driver.unmount(cacheID)
+            try driver.remove(cacheID)
+        }
         try Self.removeTree(doomed)
     }
 
-    /// Whether interrupted work may have left something: a write set or an operation marker
-    /// in `tmp/`, or a layer half removed. Cheap: two directory listings.
+    /// Chain IDs of layers whose removal was begun and not finished.
+    public func unfinishedRemovals() throws -> [ChainID] {
+        try FileDescriptor.openDirectory(layersDirectory).childNames().compactMap { name in
+            guard name.hasSuffix("-removing") else { return nil }
+            return try? ChainID(Digest(hex: String(name.dropLast("-removing".count))))
+        }
+    }
+
+    /// Whether interrupted work may have left something: a write set in `tmp/`, or a layer
+    /// half removed. Cheap: two directory listings.
     public func mayHaveLeftovers() throws -> Bool {
         if try !FileDescriptor.openDirectory(temporaryDirectory).childNames().isEmpty { return true }
         return try FileDescriptor.openDirectory(layersDirectory).childNames().contains { $0.hasSuffix("-removing") }
-    }
-
-    /// Runs `body` with a marker in `tmp/` that says a change is under way: if the process
-    /// dies before the change completes, the next start finds the marker and sweeps.
-    public func whileChanging<T>(_ body: () throws -> T) throws -> T {
-        let marker = temporaryDirectory + "/change-\(getpid())-" + LayerCacheID.random().rawValue.prefix(8)
-        try StagedFile.write([], to: marker, mode: 0o600, replacing: true)
-        defer { unlink(marker) }
-        return try body()
     }
 
     /// Removes what interrupted work left: write sets, half-removed layers, driver
@@ -242,12 +295,8 @@ public final class LayerStore {
             try Self.removeTree(temporaryDirectory + "/" + name)
             removed += 1
         }
-        for name in try FileDescriptor.openDirectory(layersDirectory).childNames() where name.hasSuffix("-removing") {
-            let directory = layersDirectory + "/" + name
-            if let cacheText = try readValue(directory + "/cache-id"), let cacheID = try? LayerCacheID(cacheText) {
-                try driver.remove(cacheID)
-            }
-            try Self.removeTree(directory)
+        for chainID in try unfinishedRemovals() {
+            try finishRemoval(chainID)
             removed += 1
         }
         var layers = try chainIDs().compactMap { try layer($0) }
@@ -261,6 +310,7 @@ public final class LayerStore {
         }
         let known = Set(layers.map(\.cacheID)).union(extraCacheIDs)
         for cacheID in try driver.layerIDs() where !known.contains(cacheID) {
+            try driver.unmount(cacheID)
             try driver.remove(cacheID)
             removed += 1
         }
@@ -300,7 +350,7 @@ public final class LayerStore {
         }
     }
 
-    static func removeTree(_ path: String) throws {
+    public static func removeTree(_ path: String) throws {
         let slash = path.lastIndex(of: "/")!
         let parent = try FileDescriptor.openDirectory(String(path[..<slash]))
         try parent.removeEntry(String(path[path.index(after: slash)...]))

@@ -24,7 +24,7 @@ public struct MountedLayer: Sendable, Equatable {
 /// Creation makes the driver layers first and writes `mount-id` last, so that a mount
 /// directory with a `mount-id` always names complete layers; anything less is a leftover
 /// for `sweep`. Removal deletes `mount-id` first, for the same reason.
-public final class MountedLayerStore {
+public final class MountedLayerStore: @unchecked Sendable {
     /// `layerdb/mounts`.
     public let root: String
     private let layers: LayerStore
@@ -37,12 +37,14 @@ public final class MountedLayerStore {
     }
 
     /// Creates `name`'s init layer on `parent` (set up by `setUpInit` through its mounted
-    /// path) and its writable layer on that.
-    public func create(_ name: String, parent: ChainID?, setUpInit: (String) throws -> Void) throws -> MountedLayer {
+    /// path) and its writable layer on that; both are recorded in `lease` before they exist.
+    public func create(_ name: String, parent: ChainID?, lease: Lease, setUpInit: (String) throws -> Void) throws -> MountedLayer {
         let parentLayer = try parent.map { try layers.requireLayer($0) }
         let mountID = LayerCacheID.random()
         let initID = try LayerCacheID(mountID.rawValue + "-init")
         let directory = root + "/" + name
+        try lease.add(.cache(initID))
+        try lease.add(.cache(mountID))
         do {
             try SystemError.check(mkdir(directory, 0o755), "mkdir", directory)
             try driver.createWritable(initID, parent: parentLayer?.cacheID)
@@ -64,9 +66,23 @@ public final class MountedLayerStore {
             return MountedLayer(name: name, mountID: mountID, initID: initID, parent: parent)
         } catch {
             try? driver.remove(mountID)
+            try? driver.unmount(initID)
             try? driver.remove(initID)
             try? FileDescriptor.removeTree(directory)
             throw error
+        }
+    }
+
+    /// `layerdb/mounts/<name>`, where staging files of the record are written.
+    public func path(of name: String) -> String { root + "/" + name }
+
+    /// Removes whatever there is of container `name`'s read-write layer: its record, complete
+    /// or not, and the driver layers a complete record names (mounted or not).
+    public func removeRemains(of name: String) throws {
+        if let mounted = try? layer(name) {
+            try remove(mounted)
+        } else {
+            try FileDescriptor.removeTree(root + "/" + name)
         }
     }
 
@@ -104,7 +120,10 @@ public final class MountedLayerStore {
         CrashPoint.containerLayerUnlisted.reached()
         try driver.unmount(mounted.mountID)
         try driver.remove(mounted.mountID)
-        if let initID = mounted.initID { try driver.remove(initID) }
+        if let initID = mounted.initID {
+            try driver.unmount(initID)  // a create killed while setting it up leaves it mounted
+            try driver.remove(initID)
+        }
         try FileDescriptor.removeTree(directory)
     }
 

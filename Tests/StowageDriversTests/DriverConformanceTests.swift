@@ -4,6 +4,7 @@ import StowageCore
 import StowageDrivers
 import StowageEngine
 import StowageFileSystem
+import StowageLayers
 import StowageTar
 import StowageTestSupport
 import Testing
@@ -25,6 +26,15 @@ final class DriverEnvironment {
 
     func engine(_ driver: String) throws -> Engine {
         try Engine(EngineConfiguration(dataRoot: dataRoot, storageDriver: driver))
+    }
+}
+
+extension Engine {
+    /// Registers a layer that no image holds, as a finished change (nothing to recover).
+    func registerLayer(_ source: ByteSource, parent: ChainID?) throws -> LayerRegistration {
+        let lease = try leases.open()
+        defer { lease.release() }
+        return try layers.register(source, parent: parent, lease: lease)
     }
 }
 
@@ -123,8 +133,8 @@ struct DriverConformanceTests {
                 return (header, data)
             }(),
         ])
-        let layer = try engine.layers.register(MemorySource(tar), parent: nil).layer
-        let child = try engine.layers.register(MemorySource(try layerTar([file("added", "on top")])), parent: layer.chainID).layer
+        let layer = try engine.registerLayer(MemorySource(tar), parent: nil).layer
+        let child = try engine.registerLayer(MemorySource(try layerTar([file("added", "on top")])), parent: layer.chainID).layer
         for record in [layer, child] {
             let root = try engine.driver.get(record.cacheID)
             defer { try? engine.driver.put(record.cacheID) }
@@ -161,7 +171,7 @@ struct DriverConformanceTests {
             for level in 0..<depth {
                 var entries = [file("level-\(level)", "\(level)\n")]
                 if level > 0 { entries.append(file(".wh.level-\(level - 1)", "")) }
-                let record = try engine.layers.register(MemorySource(try layerTar(entries)), parent: parent).layer
+                let record = try engine.registerLayer(MemorySource(try layerTar(entries)), parent: parent).layer
                 parent = record.chainID
                 records.append(record.chainID)
             }
@@ -181,12 +191,12 @@ struct DriverConformanceTests {
         let environment = try DriverEnvironment(driverName)
         let engine = try environment.engine(driverName)
         defer { withExtendedLifetime(environment) {} }
-        let base = try engine.layers.register(MemorySource(try layerTar([
+        let base = try engine.registerLayer(MemorySource(try layerTar([
             entry("etc/", TarHeader.directoryFlag), file("etc/motd", "hello\n"), file("etc/passwd", "root\n"),
             entry("app/", TarHeader.directoryFlag), file("app/a.txt", "a"), file("app/b.txt", "b"),
             entry("keep/", TarHeader.directoryFlag), file("keep/same", "same"),
         ])), parent: nil).layer
-        let top = try engine.layers.register(MemorySource(try layerTar([
+        let top = try engine.registerLayer(MemorySource(try layerTar([
             entry("etc/", TarHeader.directoryFlag), file(".wh.gone", ""), file("etc/.wh.motd", ""),
             file("etc/passwd", "root\nuser\n", mtime: 1_700_000_100),
             entry("app/", TarHeader.directoryFlag), file("app/.wh..wh..opq", ""), file("app/c.txt", "c"),
@@ -202,7 +212,7 @@ struct DriverConformanceTests {
 
         let first = MemorySink()
         let exported = try engine.driver.diff(top.cacheID, parent: base.cacheID, to: first)
-        let again = try engine.layers.register(MemorySource(first.bytes), parent: base.chainID).layer
+        let again = try engine.registerLayer(MemorySource(first.bytes), parent: base.chainID).layer
         #expect(again.diffID == exported.diffID)
         let second = MemorySink()
         let reexported = try engine.driver.diff(again.cacheID, parent: base.cacheID, to: second)
@@ -228,9 +238,9 @@ struct DriverConformanceTests {
             entries.append(entry(directory + "/", TarHeader.directoryFlag))
             for index in 0..<3 { entries.append(file("\(directory)/f\(index)", "\(directory) \(index)\n")) }
         }
-        let bottom = try engine.layers.register(MemorySource(try layerTar(entries)), parent: nil).layer
+        let bottom = try engine.registerLayer(MemorySource(try layerTar(entries)), parent: nil).layer
         // A middle layer with a whiteout, an opaque directory and a file that hides a directory.
-        let base = try engine.layers.register(MemorySource(try layerTar([
+        let base = try engine.registerLayer(MemorySource(try layerTar([
             entry("a/", TarHeader.directoryFlag), entry("a/b/", TarHeader.directoryFlag), file("a/b/.wh.f2", ""),
             entry("lower/", TarHeader.directoryFlag), file("lower/.wh..wh..opq", ""), file("lower/only", "only\n"),
             file("keep/deep2", "file over nothing\n"), file("swap/.wh.f1", ""),
@@ -265,8 +275,8 @@ struct DriverConformanceTests {
         let environment = try DriverEnvironment(driverName)
         let engine = try environment.engine(driverName)
         defer { withExtendedLifetime(environment) {} }
-        let base = try engine.layers.register(MemorySource(try layerTar([file("a", "a")])), parent: nil).layer
-        let top = try engine.layers.register(MemorySource(try layerTar([file("b", "b")])), parent: base.chainID).layer
+        let base = try engine.registerLayer(MemorySource(try layerTar([file("a", "a")])), parent: nil).layer
+        let top = try engine.registerLayer(MemorySource(try layerTar([file("b", "b")])), parent: base.chainID).layer
         // A writable layer on the image, as a container has.
         let driver = engine.driver
         let writable = LayerCacheID.random()
@@ -292,7 +302,7 @@ struct DriverConformanceTests {
         let environment = try DriverEnvironment("btrfs")
         let engine = try environment.engine("btrfs")
         defer { withExtendedLifetime(environment) {} }
-        let layer = try engine.layers.register(MemorySource(try layerTar([file("a", "a")])), parent: nil).layer
+        let layer = try engine.registerLayer(MemorySource(try layerTar([file("a", "a")])), parent: nil).layer
         let writable = LayerCacheID.random()
         try engine.driver.createWritable(writable, parent: layer.cacheID)
         let path = try engine.driver.get(writable)

@@ -32,7 +32,7 @@ public struct Volume: Sendable {
 /// Docker's local volume driver (`<root>/volumes/<name>/_data`): data that outlives the
 /// containers that mount it. Labels are kept in `<name>/stowage-volume.json` beside `_data`
 /// (Docker keeps them in its `metadata.db`).
-public final class VolumeStore {
+public final class VolumeStore: Sendable {
     /// `<root>/volumes`.
     public let root: String
 
@@ -49,16 +49,16 @@ public final class VolumeStore {
         return bytes.dropFirst().allSatisfy { isAlphanumeric($0) || $0 == 95 || $0 == 46 || $0 == 45 }
     }
 
-    /// Creates a volume, or returns the existing one of that name (as Docker does).
+    /// Creates a volume, or returns the existing one of that name (as Docker does). It is
+    /// built as `.creating-<name>-<stagingSuffix>` and renamed into place whole.
     @discardableResult
-    public func create(_ name: String, labels: [String: String] = [:]) throws -> Volume {
+    public func create(_ name: String, labels: [String: String] = [:], stagingSuffix: String) throws -> Volume {
         guard Self.isValidName(name) else {
             throw StowageError(.invalidArgument, "create \(name): \"\(name)\" includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path")
         }
         if let existing = try volume(name) { return existing }
         let directory = root + "/" + name
-        let staging = root + "/.creating-" + name
-        try? FileDescriptor.removeTree(staging)
+        let staging = root + "/.creating-" + name + "-" + stagingSuffix
         try SystemError.check(mkdir(staging, 0o701), "mkdir", staging)
         do {
             chmod(staging, 0o701)
@@ -109,18 +109,51 @@ public final class VolumeStore {
         try FileDescriptor.openDirectory(root).childNames().sorted().compactMap { try volume($0) }
     }
 
-    /// Removes a volume and its data (the caller checks that no container uses it).
-    public func remove(_ name: String) throws {
+    /// Removes a volume and its data (the caller checks that no container uses it): renamed
+    /// to `.removing-<name>-<stagingSuffix>` first, so that it is gone at once and an
+    /// interrupted removal is recognisable.
+    public func remove(_ name: String, stagingSuffix: String) throws {
         _ = try require(name)
-        let doomed = root + "/.removing-" + name
+        let doomed = root + "/.removing-" + name + "-" + stagingSuffix
         try FileDescriptor.rename(root + "/" + name, to: doomed)
         try FileDescriptor.removeTree(doomed)
     }
 
-    /// Removes what interrupted `create` and `remove` left.
+    /// Fills an empty volume with a copy of `source` all at once: the copy is made beside
+    /// `_data` (as `fillingName(stagingSuffix)`) and renamed over it, so that a volume is
+    /// either empty (and filled at its next use) or complete. False when `_data` was not
+    /// empty (nothing is copied then).
+    @discardableResult
+    public func fill(_ volume: Volume, from source: String, stagingSuffix: String) throws -> Bool {
+        guard try FileDescriptor.openDirectory(volume.mountpoint).childNames().isEmpty else { return false }
+        let directory = root + "/" + volume.name
+        let staging = directory + "/" + Self.fillingName(stagingSuffix)
+        try SystemError.check(mkdir(staging, 0o755), "mkdir", staging)
+        do {
+            try TreeCopier.copy(from: source, to: staging)
+            try FileDescriptor.openDirectory(directory).syncFileSystem()
+            try FileDescriptor.rename(staging, to: volume.mountpoint)  // replaces only an empty directory
+        } catch let error as SystemError where error.errno == ENOTEMPTY || error.errno == EEXIST {
+            try? FileDescriptor.removeTree(staging)
+            return false
+        } catch {
+            try? FileDescriptor.removeTree(staging)
+            throw error
+        }
+        return true
+    }
+
+    /// The staging directory of a fill, inside the volume's directory.
+    public static func fillingName(_ stagingSuffix: String) -> String { ".filling-" + stagingSuffix }
+
+    /// Removes what interrupted `create`, `fill` and `remove` left (only while nobody else uses the root).
     public func sweep() throws {
-        for name in try FileDescriptor.openDirectory(root).childNames() where name.hasPrefix(".creating-") || name.hasPrefix(".removing-") {
-            try FileDescriptor.removeTree(root + "/" + name)
+        for name in try FileDescriptor.openDirectory(root).childNames() {
+            if name.hasPrefix(".creating-") || name.hasPrefix(".removing-") {
+                try FileDescriptor.removeTree(root + "/" + name)
+            } else if let directory = try? FileDescriptor.openDirectory(root + "/" + name) {
+                try directory.removeAllChildren(keeping: { !$0.hasPrefix(".filling-") })
+            }
         }
     }
 
