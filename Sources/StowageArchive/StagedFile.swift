@@ -54,13 +54,17 @@ public final class StagedFile {
     public static func removeAbandoned(in directory: String) -> Int {
         guard let handle = try? FileDescriptor.openDirectory(directory), let names = try? handle.childNames() else { return 0 }
         var removed = 0
-        for name in names {
-            let parts = name.split(separator: ".partial-", omittingEmptySubsequences: false)
-            guard parts.count >= 2, let pid = Int32(parts.last!.prefix { $0 != "-" }),
-                  kill(pid, 0) != 0, errno == ESRCH else { continue }
+        for name in names where writerIsGone(name) {
             if (try? handle.removeEntry(name)) != nil { removed += 1 }
         }
         return removed
+    }
+
+    /// Whether `name` is a staging file (`….partial-<pid>…`) of a process that no longer exists.
+    public static func writerIsGone(_ name: String) -> Bool {
+        let parts = name.split(separator: ".partial-", omittingEmptySubsequences: false)
+        guard parts.count >= 2, let pid = Int32(parts.last!.prefix { $0 != "-" }) else { return false }
+        return kill(pid, 0) != 0 && errno == ESRCH
     }
 
     /// Writes `bytes` to `path` all or nothing: a temporary file, fsync (unless `synced` is

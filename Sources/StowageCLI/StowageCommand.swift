@@ -9,7 +9,7 @@ public struct StowageCommand: ParsableCommand {
                       HistoryCommand.self, InspectCommand.self, TagCommand.self, RemoveImageCommand.self, ImageCommand.self,
                       InfoCommand.self, LayerCommand.self, CreateCommand.self, MountCommand.self, UnmountCommand.self,
                       DiffCommand.self, CommitCommand.self, ExportCommand.self, ContainerCommand.self, VolumeCommand.self,
-                      SystemCommand.self]
+                      SystemCommand.self, CheckCommand.self]
     )
     public init() {}
 

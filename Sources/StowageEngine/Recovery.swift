@@ -18,11 +18,11 @@ extension Engine {
     public func recoverAbandonedLeases() throws {
         let abandoned = try leases.claimAbandoned()
         guard !abandoned.isEmpty else { return }
-        try graph.withExclusive { try recover(abandoned) }
+        try graph.withExclusive { try recoverClaimed(abandoned) }
     }
 
     /// Recovers and releases claimed leases; call it holding the graph lock.
-    private func recover(_ abandoned: [AbandonedLease]) throws {
+    func recoverClaimed(_ abandoned: [AbandonedLease]) throws {
         for lease in abandoned where lease.isCurrent {
             try recover(lease.typedEntries, leaseID: lease.id)
             lease.release()
@@ -174,7 +174,7 @@ extension Engine {
     /// Removes everything no complete object names, across the whole root. Only while no
     /// other process uses the root, holding the graph lock.
     func sweepEverything() throws {
-        try recover(leases.claimAbandoned())
+        try recoverClaimed(leases.claimAbandoned())
         // Containers half made or half removed go first, then the read-write layers no
         // listed container owns; the layers they stand on stay with those that remain.
         for id in try containers.unlistedIDs() { try containers.removeDirectory(id) }

@@ -100,16 +100,30 @@ public struct LeaseDirectory: Sendable {
     /// The entries of every lease whose owner is alive, except the leases `excluded` names
     /// (one's own, or one being recovered).
     public func liveEntries(excluding excluded: Set<String> = []) throws -> [String] {
-        var entries: [String] = []
+        try live(excluding: excluded).flatMap(\.entries)
+    }
+
+    /// The leases whose owner is alive, with their entries.
+    public func live(excluding excluded: Set<String> = []) throws -> [(id: String, entries: [String])] {
+        var leases: [(id: String, entries: [String])] = []
         for name in try names() where !excluded.contains(name) && !name.hasPrefix(Self.newPrefix) {
             guard let file = try? FileDescriptor.open(path + "/" + name, O_RDONLY) else { continue }
             if try Self.lock(file, exclusive: false, wait: false) {
                 flock(file.rawValue, LOCK_UN)  // nobody holds it: abandoned, not protecting
                 continue
             }
-            entries += Self.completeLines(of: file)
+            leases.append((name, Self.completeLines(of: file)))
         }
-        return entries
+        return leases
+    }
+
+    /// Names of the leases nobody holds (for `stowage check`; recovery claims them instead).
+    public func abandonedIDs() throws -> [String] {
+        try names().filter { name in
+            guard let file = try? FileDescriptor.open(path + "/" + name, O_RDONLY),
+                  (try? Self.lock(file, exclusive: false, wait: false)) == true else { return false }
+            return true
+        }
     }
 
     /// Whether some lease may be abandoned (a cheap look: one directory listing).
