@@ -12,6 +12,7 @@ packages=(
     skopeo                  # reads the OCI archives `save --format oci` writes
     btrfs-progs xfsprogs    # the btrfs driver; loop-mounted btrfs and xfs in driver tests
     fuse-overlayfs          # the fuse-overlayfs driver
+    strace                  # fault injection (Scripts/fault-injection.sh)
 )
 
 missing=()

@@ -85,17 +85,18 @@ public struct LeaseDirectory: Sendable {
     /// that nobody ever sees an unlocked lease of a live operation.
     public func open() throws -> Lease {
         let id = String(LayerCacheID.random().rawValue.prefix(20))
-        let staging = path + "/" + Self.newPrefix + id
-        let file = try FileDescriptor.open(staging, O_WRONLY | O_CREAT | O_EXCL | O_APPEND, mode: 0o600)
-        do {
-            try Self.lock(file, exclusive: true, wait: true)
-            try FileDescriptor.rename(staging, to: path + "/" + id)
-        } catch {
-            unlink(staging)
-            throw error
-        }
+        // An unnamed file (O_TMPFILE), locked, then linked under its name.
+        let raw = Glibc.open(path, Self.temporaryFile | O_WRONLY | O_APPEND | O_CLOEXEC, 0o600)
+        try SystemError.check(raw, "open O_TMPFILE", path)
+        let file = FileDescriptor(adopting: raw, path: path + "/" + id)
+        try Self.lock(file, exclusive: true, wait: true)
+        try SystemError.check(linkat(AT_FDCWD, "/proc/self/fd/\(raw)", AT_FDCWD, path + "/" + id, AT_SYMLINK_FOLLOW),
+                              "link", path + "/" + id)
         return Lease(id: id, path: path + "/" + id, file: file)
     }
+
+    /// O_TMPFILE (Linux): `__O_TMPFILE | O_DIRECTORY`.
+    private static let temporaryFile: Int32 = 0o20000000 | O_DIRECTORY
 
     /// The entries of every lease whose owner is alive, except the leases `excluded` names
     /// (one's own, or one being recovered).

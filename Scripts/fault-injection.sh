@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Fault injection: for each command that changes a data root, fails its Nth call of a system
+# call (strace -e inject: an errno, or SIGKILL), for N = 1, 2, … until the command makes fewer
+# calls; then a read must work, `stowage check` must be clean, and redoing the command must
+# leave the root as a clean run does. As root, after `swift build`.
+#
+#   Scripts/fault-injection.sh                 every point (long)
+#   SAMPLE=1 Scripts/fault-injection.sh        the sample CI runs
+# Options (environment): STOWAGE (binary), DRIVERS, COMMANDS, FAULTS, POINTS (space-separated).
+set -uo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+stowage=${STOWAGE:-$repo/.build/debug/stowage}
+fixtures=$repo/Tests/Fixtures/docker
+if [[ ${SAMPLE:-0} == 1 ]]; then
+    drivers=${DRIVERS:-"vfs overlay2"}
+    commands=${COMMANDS:-"load rmi prune create rm commit volume-rm"}
+    faults=${FAULTS:-"fsync:error=EIO write:error=ENOSPC mkdir:error=EACCES renameat2:signal=KILL unlinkat:signal=KILL"}
+    points=${POINTS:-"1 2 4"}
+else
+    drivers=${DRIVERS:-"vfs overlay2"}
+    commands=${COMMANDS:-"load rmi prune create rm commit volume-rm"}
+    faults=${FAULTS:-"fsync:error=EIO fdatasync:error=EIO sync_file_range:error=EIO syncfs:error=EIO write:error=ENOSPC write:error=EIO mkdir:error=ENOSPC mkdirat:error=ENOSPC openat:error=EACCES renameat2:error=EIO unlinkat:error=EIO symlink:error=ENOSPC fsync:signal=KILL renameat2:signal=KILL write:signal=KILL unlinkat:signal=KILL mkdir:signal=KILL"}
+    points=${POINTS:-"$(seq -s ' ' 1 60)"}
+fi
+command -v strace >/dev/null || { echo "strace is missing (apt-get install -y strace)" >&2; exit 2; }
+
+scratch=$(mktemp -d /tmp/stowage-faults.XXXXXX)
+cleanup_root() {
+    local root=$1
+    grep -o " $root[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null
+    rm -rf "$root"
+}
+trap 'for r in "$scratch"/*; do cleanup_root "$r"; done; rm -rf "$scratch"' EXIT
+
+s() { "$stowage" --data-root "$root" --storage-driver "$driver" "$@"; }
+
+# What each command needs before it, and the command itself.
+setup() {
+    case $1 in
+        load) s load -q -i "$fixtures/whiteout.tar" ;;
+        rmi) s load -q -i "$fixtures/whiteout.tar" && s load -q -i "$fixtures/links.tar" ;;
+        prune) s load -q -i "$fixtures/whiteout.tar" && s load -q -i "$fixtures/links.tar" && s rmi fixture/whiteout ;;
+        create) s load -q -i "$fixtures/links.tar" ;;
+        rm|commit) s load -q -i "$fixtures/links.tar" && s create --name c1 -v data:/etc fixture/links /bin/true >/dev/null &&
+                   s mount c1 >/dev/null && echo changed > "$(s mount c1)/new-file" && s unmount -f c1 >/dev/null ;;
+        volume-rm) s load -q -i "$fixtures/links.tar" && s volume create v1 >/dev/null &&
+                   s create --name c1 -v v1:/etc fixture/links /bin/true >/dev/null && s rm c1 ;;
+    esac
+}
+# The command's arguments (one stowage run, so that only its own calls are counted).
+arguments() {
+    case $1 in
+        load) echo load -q -i "$fixtures/links.tar" ;;
+        rmi) echo rmi fixture/links ;;
+        prune) echo image prune -a -f ;;
+        create) echo create --name c1 -v data:/etc fixture/links /bin/true ;;
+        rm) echo rm -v c1 ;;
+        commit) echo commit c1 result:1 ;;
+        volume-rm) echo volume rm v1 ;;
+    esac
+}
+run() { s $(arguments "$1"); }
+# The state compared with a clean run's (IDs of commits differ by their time: names only).
+state() {
+    s images --format '{{.Repository}}:{{.Tag}}' | grep -v '<none>' | sort
+    s ps -a --format '{{.Names}}' | sort
+    s volume ls -q | sort
+    echo "layers $(ls "$root/image/$driver/layerdb/sha256" | wc -l)"
+}
+
+cases=0 failures=0
+for driver in $drivers; do
+    for command in $commands; do
+        root=$scratch/clean; mkdir -p "$root"
+        setup "$command" >/dev/null || { echo "setup of $command failed on $driver" >&2; exit 1; }
+        run "$command" >/dev/null 2>&1
+        expected=$(state)
+        cleanup_root "$root"
+        for fault in $faults; do
+            syscall=${fault%%:*}
+            points_run=0
+            for n in $points; do
+                root=$scratch/root; mkdir -p "$root"
+                setup "$command" >/dev/null
+                log=$scratch/strace.log
+                # (the braces keep bash's "Killed" notice off the terminal)
+                { strace -f -qq -o "$log" -e trace="$syscall" -e inject="$fault:when=$n" \
+                    "$stowage" --data-root "$root" --storage-driver "$driver" $(arguments "$command") \
+                    >/dev/null 2>"$scratch/stderr"; status=$?; } 2>/dev/null
+                if ! grep -q -e INJECTED -e 'killed by SIGKILL' "$log"; then cleanup_root "$root"; break; fi
+                cases=$((cases + 1)); points_run=$((points_run + 1))
+                problem=""
+                s images >/dev/null 2>"$scratch/read" || problem="images failed: $(cat "$scratch/read")"
+                if [[ -z $problem ]]; then
+                    report=$(s check 2>&1) || problem="check: $report"
+                fi
+                if [[ -z $problem ]]; then
+                    run "$command" >/dev/null 2>&1
+                    actual=$(state)
+                    [[ $actual == "$expected" ]] || problem="redone, the root differs from a clean run: $(diff <(echo "$expected") <(echo "$actual") | tr '\n' ' ')"
+                fi
+                if [[ -n $problem ]]; then
+                    failures=$((failures + 1))
+                    echo "FAIL $driver $command $fault when=$n (exit $status: $(head -c 300 "$scratch/stderr")): $problem"
+                fi
+                cleanup_root "$root"
+            done
+            echo "$driver $command $fault: $points_run points"
+        done
+    done
+done
+echo "fault injection: $((cases - failures)) passed, $failures failed"
+[[ $failures == 0 ]]
