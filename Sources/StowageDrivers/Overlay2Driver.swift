@@ -6,6 +6,7 @@ import StowageArchive
 import StowageCore
 import StowageFileSystem
 import StowageTar
+import Synchronization
 
 /// The overlay2 driver: kernel overlayfs, in Docker's layout:
 ///
@@ -36,7 +37,7 @@ public final class Overlay2Driver: DiffApplyingDriver {
     public static let maximumDepth = 128
     private var linkDirectory: String { home + "/l" }
     /// The stacks this process holds.
-    private var mounts = MountTracker()
+    private let mounts = Mutex(MountTracker())
     /// `overlay2.size`: the limit of each writable layer, with the quotas that enforce it.
     private let writableLimit: (bytes: Int64, quota: ProjectQuota)?
 
@@ -166,59 +167,64 @@ public final class Overlay2Driver: DiffApplyingDriver {
     public func get(_ id: LayerCacheID) throws -> String {
         guard exists(id) else { throw StowageError(.notFound, "overlay2 layer \(id) does not exist") }
         guard let lower = try readText(directory(of: id) + "/lower") else { return diffPath(of: id) }
-        if mounts.reacquire(id) { return mergedPath(of: id) }
-        let merged = mergedPath(of: id)
-        let borrowed = isMounted(merged)
-        if !borrowed {
-            // As Docker's: `merged/` exists while the layer is mounted.
-            try FileDescriptor.ensureDirectory(merged, mode: 0o700)
-            // A committed layer (one with children) is mounted read-only, its diff as the top lower.
-            let committed = FileDescriptor.exists(directory(of: id) + "/committed")
-            let relative = committed
-                ? "lowerdir=\(id.rawValue)/diff:\(lower)"
-                : "lowerdir=\(lower),upperdir=\(id.rawValue)/diff,workdir=\(id.rawValue)/work"
-            switch mounter {
-            case .kernel:
-                let options = (Self.indexOffSupported ? "index=off," : "") + relative
-                guard options.utf8.count < 4096 else {
-                    throw StowageError(.limitExceeded, "overlay2 mount options for \(id) exceed a page (\(options.utf8.count) bytes)")
-                }
-                let status = stowage_mount_overlay_from(home, merged, options)
-                guard status == 0 else {
-                    throw StowageError(.ioFailure, "cannot mount overlay2 layer \(id) on \(merged)",
-                                       underlying: SystemError("mount overlay", path: merged, errno: status))
-                }
-            case .fuse:
-                // fuse-overlayfs takes absolute paths; it has no page limit on its options.
-                let absolute = relative.split(separator: ",").map { option -> String in
-                    let parts = option.split(separator: "=", maxSplits: 1)
-                    let paths = parts[1].split(separator: ":").map { home + "/" + $0 }
-                    return parts[0] + "=" + paths.joined(separator: ":")
-                }.joined(separator: ",")
-                do {
-                    try Subprocess.run(["fuse-overlayfs", "-o", absolute, merged])
-                } catch {
-                    throw StowageError(.ioFailure, "cannot mount fuse-overlayfs layer \(id) on \(merged)", underlying: error)
+        return try mounts.withLock { tracker in
+            if tracker.reacquire(id) { return mergedPath(of: id) }
+            let merged = mergedPath(of: id)
+            let borrowed = isMounted(merged)
+            if !borrowed {
+                // As Docker's: `merged/` exists while the layer is mounted.
+                try FileDescriptor.ensureDirectory(merged, mode: 0o700)
+                // A committed layer (one with children) is mounted read-only, its diff as the top lower.
+                let committed = FileDescriptor.exists(directory(of: id) + "/committed")
+                let relative = committed
+                    ? "lowerdir=\(id.rawValue)/diff:\(lower)"
+                    : "lowerdir=\(lower),upperdir=\(id.rawValue)/diff,workdir=\(id.rawValue)/work"
+                switch mounter {
+                case .kernel:
+                    let options = (Self.indexOffSupported ? "index=off," : "") + relative
+                    guard options.utf8.count < 4096 else {
+                        throw StowageError(.limitExceeded, "overlay2 mount options for \(id) exceed a page (\(options.utf8.count) bytes)")
+                    }
+                    let status = stowage_mount_overlay_from(home, merged, options)
+                    guard status == 0 else {
+                        throw StowageError(.ioFailure, "cannot mount overlay2 layer \(id) on \(merged)",
+                                           underlying: SystemError("mount overlay", path: merged, errno: status))
+                    }
+                case .fuse:
+                    // fuse-overlayfs takes absolute paths; it has no page limit on its options.
+                    let absolute = relative.split(separator: ",").map { option -> String in
+                        let parts = option.split(separator: "=", maxSplits: 1)
+                        let paths = parts[1].split(separator: ":").map { home + "/" + $0 }
+                        return parts[0] + "=" + paths.joined(separator: ":")
+                    }.joined(separator: ",")
+                    do {
+                        try Subprocess.run(["fuse-overlayfs", "-o", absolute, merged])
+                    } catch {
+                        throw StowageError(.ioFailure, "cannot mount fuse-overlayfs layer \(id) on \(merged)", underlying: error)
+                    }
                 }
             }
+            tracker.acquired(id, owned: !borrowed)
+            return merged
         }
-        mounts.acquired(id, owned: !borrowed)
-        return merged
     }
 
     public func put(_ id: LayerCacheID) throws {
-        guard mounts.release(id) else { return }
-        try unmountStack(mergedPath(of: id), of: id, driver: name)
+        // Under the lock, so that no concurrent `get` borrows the stack being unmounted.
+        try mounts.withLock { tracker in
+            guard tracker.release(id) else { return }
+            try unmountStack(mergedPath(of: id), of: id, driver: name)
+        }
     }
 
     public func unmount(_ id: LayerCacheID) throws {
-        mounts.forget(id)
+        mounts.withLock { $0.forget(id) }
         try unmountStack(mergedPath(of: id), of: id, driver: name)
     }
 
     /// Unmounts every stack this process mounted.
     public func cleanup() throws {
-        for id in mounts.owned { try unmount(id) }
+        for id in mounts.withLock({ $0.owned }) { try unmount(id) }
     }
 
     /// Docker 20.10 lists overlay2 changes naively. Where the upper directory is exact, the two
@@ -253,7 +259,7 @@ public final class Overlay2Driver: DiffApplyingDriver {
     }
 
     /// How many `get`s this process holds on `id`.
-    public func referenceCount(_ id: LayerCacheID) -> Int { mounts.count(id) }
+    public func referenceCount(_ id: LayerCacheID) -> Int { mounts.withLock { $0.count(id) } }
 
     // MARK: - Status and metadata
 

@@ -6,6 +6,7 @@ import StowageArchive
 import StowageCore
 import StowageFileSystem
 import StowageTar
+import Synchronization
 
 /// The legacy overlay driver, in Docker's layout: one lower directory per mount.
 ///
@@ -21,7 +22,7 @@ public final class OverlayDriver: DiffApplyingDriver {
     public let name = "overlay"
     public let home: String
     /// The stacks this process holds.
-    private var mounts = MountTracker()
+    private let mounts = Mutex(MountTracker())
 
     public init(dataRoot: String) throws {
         home = dataRoot + "/overlay"
@@ -76,29 +77,34 @@ public final class OverlayDriver: DiffApplyingDriver {
         guard exists(id) else { throw StowageError(.notFound, "overlay layer \(id) does not exist") }
         if FileDescriptor.exists(rootPath(of: id)) { return rootPath(of: id) }
         let merged = directory(of: id) + "/merged"
-        if mounts.reacquire(id) { return merged }
-        guard let lowerID = FileDescriptor.readText(directory(of: id) + "/lower-id") else {
-            throw StowageError(.notFound, "overlay layer \(id) has no lower-id")
-        }
-        let borrowed = isMounted(merged)
-        if !borrowed {
-            try FileDescriptor.ensureDirectory(merged, mode: 0o700)  // `put` removes it, as Docker's
-            let options = "lowerdir=\(home)/\(lowerID)/root,upperdir=\(directory(of: id))/upper,workdir=\(directory(of: id))/work"
-            guard stowage_mount("overlay", merged, "overlay", 0, options) == 0 else {
-                throw StowageError(.ioFailure, "cannot mount overlay layer \(id)", underlying: SystemError("mount overlay", path: merged, errno: errno))
+        return try mounts.withLock { tracker in
+            if tracker.reacquire(id) { return merged }
+            guard let lowerID = FileDescriptor.readText(directory(of: id) + "/lower-id") else {
+                throw StowageError(.notFound, "overlay layer \(id) has no lower-id")
             }
+            let borrowed = isMounted(merged)
+            if !borrowed {
+                try FileDescriptor.ensureDirectory(merged, mode: 0o700)  // `put` removes it, as Docker's
+                let options = "lowerdir=\(home)/\(lowerID)/root,upperdir=\(directory(of: id))/upper,workdir=\(directory(of: id))/work"
+                guard stowage_mount("overlay", merged, "overlay", 0, options) == 0 else {
+                    throw StowageError(.ioFailure, "cannot mount overlay layer \(id)", underlying: SystemError("mount overlay", path: merged, errno: errno))
+                }
+            }
+            tracker.acquired(id, owned: !borrowed)
+            return merged
         }
-        mounts.acquired(id, owned: !borrowed)
-        return merged
     }
 
     public func put(_ id: LayerCacheID) throws {
-        guard mounts.release(id) else { return }
-        try unmountStack(directory(of: id) + "/merged", of: id, driver: name)
+        // Under the lock, so that no concurrent `get` borrows the stack being unmounted.
+        try mounts.withLock { tracker in
+            guard tracker.release(id) else { return }
+            try unmountStack(directory(of: id) + "/merged", of: id, driver: name)
+        }
     }
 
     public func unmount(_ id: LayerCacheID) throws {
-        mounts.forget(id)
+        mounts.withLock { $0.forget(id) }
         try unmountStack(directory(of: id) + "/merged", of: id, driver: name)
     }
 
@@ -106,7 +112,7 @@ public final class OverlayDriver: DiffApplyingDriver {
 
     /// Unmounts every stack this process mounted.
     public func cleanup() throws {
-        for id in mounts.owned { try unmount(id) }
+        for id in mounts.withLock({ $0.owned }) { try unmount(id) }
     }
 
     public func layerIDs() throws -> [LayerCacheID] {

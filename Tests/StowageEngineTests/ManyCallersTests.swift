@@ -81,10 +81,10 @@ struct ManyCallersTests {
         #expect(try root.succeed(["check"]) == "")
     }
 
-    @Test("tasks of one process share one engine: loads, removals, creates and listings at once")
-    func tasksOfOneProcess() async throws {
-        let root = try DataRoot(driver: "vfs")
-        let engine = try Engine(EngineConfiguration(dataRoot: root.path, storageDriver: "vfs"))
+    @Test("tasks of one process share one engine: loads, removals, creates and listings at once", arguments: ["vfs", "overlay2"])
+    func tasksOfOneProcess(_ driver: String) async throws {
+        let root = try DataRoot(driver: driver)
+        let engine = try Engine(EngineConfiguration(dataRoot: root.path, storageDriver: driver))
         defer { engine.close() }
         let rounds = 12  // rounds, not a deadline: the test may start late on a busy pool
         try await withThrowingTaskGroup(of: Int.self) { group in
