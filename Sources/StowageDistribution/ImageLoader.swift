@@ -111,19 +111,18 @@ public final class ImageLoader {
         return id
     }
 
-    /// Points the archive's names at the image it loaded (holding the graph lock).
+    /// Points the archive's names at the image it loaded, in one write of the tag store
+    /// (holding the graph lock), then reports them as Docker does.
     private func storeReferences(_ imageReferences: [Reference], to id: ImageID) throws {
-
-        if imageReferences.isEmpty {
-            report("Loaded image ID: \(id)")
-        }
+        var lines: [String] = imageReferences.isEmpty ? ["Loaded image ID: \(id)"] : []
         for reference in imageReferences {
             if let previous = try references.image(for: reference), previous != id {
-                report("The image \(reference.familiarString) already exists, renaming the old one with ID \(previous) to empty string")
+                lines.append("The image \(reference.familiarString) already exists, renaming the old one with ID \(previous) to empty string")
             }
-            try references.add(reference, image: id)
-            report("Loaded image: \(reference.familiarString)")
+            lines.append("Loaded image: \(reference.familiarString)")
         }
+        try references.add(imageReferences.map { ($0, id) })
+        lines.forEach(report)
     }
 }
 
@@ -154,7 +153,7 @@ enum DockerArchiveFormat {
         return try entries.map { entry in
             ArchivedImage(configPath: entry.Config, namedDigest: digestInName(entry.Config),
                           layers: entry.Layers.map { ($0, nil) },
-                          references: try (entry.RepoTags ?? []).map { try Reference(parsing: $0) })
+                          references: try (entry.RepoTags ?? []).map(archiveTag))
         }
     }
 
@@ -174,6 +173,25 @@ enum DockerArchiveFormat {
                 throw StowageError(.invalidArchive, "unexpected layer \(path) in the archive: manifest.json does not use it")
             }
         }
+    }
+
+    /// A `RepoTags` entry as Docker's load takes it: a name with a tag, never a digest (an
+    /// archive must not bind a digest reference to its own content).
+    static func archiveTag(_ text: String) throws -> Reference {
+        if (try? Digest(hex: text)) != nil {
+            throw StowageError(.invalidArchive, "manifest.json: invalid repository name (\(text)), cannot specify 64-byte hexadecimal strings")
+        }
+        let reference: Reference
+        do {
+            reference = try Reference(parsing: text)
+        } catch {
+            throw StowageError(.invalidArchive, "manifest.json: invalid tag \"\(text)\"", underlying: error as? StowageError)
+        }
+        guard reference.tag != nil else { throw StowageError(.invalidArchive, "manifest.json: invalid tag \"\(text)\"") }
+        if reference.digest != nil {
+            throw StowageError(.invalidArchive, "manifest.json: refusing to create a tag with a digest reference \"\(text)\"")
+        }
+        return reference
     }
 
     /// The digest a path names: `<hex>.json` or `blobs/sha256/<hex>`.

@@ -46,12 +46,21 @@ public final class ReferenceStore: @unchecked Sendable {
 
     /// Points `reference` at `image`. A digest reference must not be moved to another image.
     public func add(_ reference: Reference, image: ImageID) throws {
+        try add([(reference, image)])
+    }
+
+    /// Points each reference at its image with one write of the file (an archive's 2,000 tags
+    /// are one rewrite, not 2,000). Nothing is written if any digest reference would move.
+    public func add(_ pairs: [(reference: Reference, image: ImageID)]) throws {
+        guard !pairs.isEmpty else { return }
         try lock.withExclusive {
             var table = try read()
-            if reference.digest != nil, let existing = table[reference], existing != image {
-                throw StowageError(.alreadyExists, "Cannot overwrite digest \(reference.familiarString)")
+            for (reference, image) in pairs {
+                if reference.digest != nil, let existing = table[reference], existing != image {
+                    throw StowageError(.alreadyExists, "Cannot overwrite digest \(reference.familiarString)")
+                }
+                table[reference] = image
             }
-            table[reference] = image
             try write(table)
         }
     }
