@@ -132,14 +132,23 @@ final class DirectoryImageSource: ImageSource {
         paths = found.sorted()
     }
 
-    func contains(_ path: String) -> Bool { (try? root.openInRoot(path, O_RDONLY)) != nil }
+    func contains(_ path: String) -> Bool { (try? root.openInRoot(path, FileDescriptor.pathOnly | O_CLOEXEC)) != nil }
 
+    /// Opens a regular file of the layout. Anything else (a FIFO, a device, a socket) is
+    /// refused at once: it is opened without blocking and never read.
     func open(_ path: String) throws -> ByteSource {
+        let file: FileDescriptor
         do {
-            return FileSource(try root.openInRoot(TarFileImageSource.clean(path), O_RDONLY | O_CLOEXEC))
+            file = try root.openInRoot(TarFileImageSource.clean(path), O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         } catch let error as SystemError {
             throw StowageError(.notFound, "\(path) is missing from \(directoryPath)", underlying: error)
         }
+        let status = try file.status()
+        guard status.type == UInt32(S_IFREG) else {
+            let kind = status.isFIFO ? "a FIFO" : status.isDirectory ? "a directory" : "not a regular file"
+            throw StowageError(.invalidArchive, "\(path) in \(directoryPath) is \(kind), not a regular file")
+        }
+        return FileSource(file)
     }
 
     func bytes(_ path: String, limit: Int) throws -> [UInt8] {

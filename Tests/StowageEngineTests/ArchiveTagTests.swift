@@ -54,3 +54,25 @@ struct ArchiveTagTests {
         #expect(Set(listed) == Set(tags))
     }
 }
+
+@Suite("Layout directories hold only regular files where files are expected")
+struct LayoutDirectoryTests {
+    @Test("a FIFO where the manifest, the config or a layer should be is refused at once, never waited on",
+          arguments: ["manifest.json", "config", "layer"])
+    func fifo(_ what: String) throws {
+        let root = try DataRoot(driver: "vfs")
+        let tree = root.scratch.join("layout")
+        try FileManager.default.createDirectory(atPath: tree, withIntermediateDirectories: true)
+        try shell("tar -xf '\(Fixtures.path("links.tar"))' -C '\(tree)'")
+        let target: String
+        switch what {
+        case "manifest.json": target = "manifest.json"
+        case "config": target = try shell("ls '\(tree)' | grep '.json$' | grep -v manifest | head -1").trimmingCharacters(in: .whitespacesAndNewlines)
+        default: target = try shell("cd '\(tree)' && ls */layer.tar | tail -1").trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        try shell("rm '\(tree)/\(target)' && mkfifo '\(tree)/\(target)'")
+        let result = try runProcess(["timeout", "20", try stowageBinary(), "--data-root", root.path, "--storage-driver", "vfs", "load", "-i", tree])
+        #expect(result.status == 1, "\(what): exit \(result.status) (124 means it waited on the FIFO)")
+        #expect(result.standardError.contains("is a FIFO, not a regular file"), "\(result.standardError)")
+    }
+}
