@@ -11,7 +11,9 @@ import StowageTar
 ///
 /// Nothing outside `directory` is created, changed, read or followed: every parent path is
 /// resolved by the kernel as if `directory` were `/` (openat2 RESOLVE_IN_ROOT), the final
-/// component is never followed, and names or link targets that climb out with `..` are refused.
+/// component is never followed, and entry names or hard link targets that climb out with `..`
+/// are refused. Symlink targets are stored as written (`ok -> ../lib`, as Docker stores
+/// them): resolved inside the layer, `..` above the root stays at the root.
 public enum LayerApplier {
     static let largestTrailingSegment = 1 << 20
 
