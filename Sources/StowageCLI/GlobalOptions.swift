@@ -13,7 +13,7 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .customLong("config"), help: "Daemon configuration file (default: /etc/stowage/daemon.json).")
     var configPath: String?
 
-    @Option(name: .customLong("storage-opt"), help: "Storage driver option, such as btrfs.min_space=10G (repeatable).")
+    @Option(name: .customLong("storage-opt"), help: "Storage option, such as btrfs.min_space=10G or stowage.max-layer-size=10GB (repeatable).")
     var storageOptions: [String] = []
 
     /// Opens the engine on the configured data root.

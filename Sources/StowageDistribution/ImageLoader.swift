@@ -35,6 +35,9 @@ public final class ImageLoader {
     public var report: (String) -> Void = { _ in }
     /// Called with (layer index, layer count) as layers are stored, for progress bars.
     public var progress: (Int, Int) -> Void = { _, _ in }
+    /// The most bytes one layer's tar stream may decompress to (the storage option
+    /// `stowage.max-layer-size`); nil for no limit. A larger layer fails the load.
+    public var maximumLayerSize: Int64?
 
     public init(layers: LayerStore, images: ImageStore, references: ReferenceStore) {
         self.layers = layers
@@ -95,9 +98,12 @@ public final class ImageLoader {
             let registration: LayerRegistration
             do {
                 registration = try layers.register(try source.open(layer.path), parent: parent,
-                                                   expectedDiffID: diffID, expectedBlobDigest: layer.blobDigest, lease: lease)
+                                                   expectedDiffID: diffID, expectedBlobDigest: layer.blobDigest,
+                                                   maximumUncompressedSize: maximumLayerSize, lease: lease)
             } catch let error as StowageError {
-                throw StowageError(error.code, "layer \(index + 1) of \(diffIDs.count) (\(layer.path)): \(error.message)", underlying: error.underlying)
+                let setting = error.code == .limitExceeded && maximumLayerSize != nil ? " (stowage.max-layer-size)" : ""
+                throw StowageError(error.code, "layer \(index + 1) of \(diffIDs.count) (\(layer.path)): \(error.message)\(setting)",
+                                   underlying: error.underlying)
             }
             parent = registration.layer.chainID
         }
@@ -131,15 +137,29 @@ enum DockerArchiveFormat {
     private struct Entry: Decodable {
         let Config: String
         let RepoTags: [String]?
-        let Layers: [String]
+        private let layers: [String]?
+
+        /// Go's nil slice when the manifest has none.
+        var Layers: [String] { layers ?? [] }
+
+        enum CodingKeys: String, CodingKey {
+            case Config, RepoTags
+            case layers = "Layers"
+        }
     }
+
+    /// Docker's `manifestItem` as Go decodes it (`Parent` and `LayerSources` only for their types).
+    private static let goShape = GoJSON.Shape.slice(.structure([
+        ("Config", .string), ("RepoTags", .slice(.string)), ("Layers", .slice(.string)), ("Parent", .string),
+        ("LayerSources", .map(OCILayoutFormat.descriptorShape)),
+    ]))
 
     static func images(in source: ImageSource) throws -> [ArchivedImage] {
         let entries: [Entry]
+        // As Docker reads it: json.Decoder, which stops after the first value.
+        let manifest = try GoJSON.normalize(source.bytes("manifest.json"), as: goShape, what: "manifest.json", ignoringTrailingData: true)
         do {
-            entries = try JSONDecoder().decode([Entry].self, from: Data(source.bytes("manifest.json")))
-        } catch let error as StowageError {
-            throw error
+            entries = try JSONDecoder().decode([Entry]?.self, from: Data(manifest)) ?? []
         } catch {
             throw StowageError(.invalidArchive, "manifest.json is not valid: \(error)")
         }

@@ -135,20 +135,24 @@ final class DirectoryImageSource: ImageSource {
     func contains(_ path: String) -> Bool { (try? root.openInRoot(path, FileDescriptor.pathOnly | O_CLOEXEC)) != nil }
 
     /// Opens a regular file of the layout. Anything else (a FIFO, a device, a socket) is
-    /// refused at once: it is opened without blocking and never read.
+    /// refused at once: it is looked at through an O_PATH handle, which opens nothing, and
+    /// only a regular file is then opened for reading (through that handle: the same inode).
     func open(_ path: String) throws -> ByteSource {
-        let file: FileDescriptor
+        let handle: FileDescriptor
         do {
-            file = try root.openInRoot(TarFileImageSource.clean(path), O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+            handle = try root.openInRoot(TarFileImageSource.clean(path), FileDescriptor.pathOnly | O_CLOEXEC)
         } catch let error as SystemError {
             throw StowageError(.notFound, "\(path) is missing from \(directoryPath)", underlying: error)
         }
-        let status = try file.status()
-        guard status.type == UInt32(S_IFREG) else {
-            let kind = status.isFIFO ? "a FIFO" : status.isDirectory ? "a directory" : "not a regular file"
-            throw StowageError(.invalidArchive, "\(path) in \(directoryPath) is \(kind), not a regular file")
+        let status = try handle.status()
+        guard status.isRegular else {
+            let kinds: [UInt32: String] = [UInt32(S_IFIFO): "a FIFO", UInt32(S_IFDIR): "a directory", UInt32(S_IFCHR): "a character device",
+                                           UInt32(S_IFBLK): "a block device", UInt32(S_IFSOCK): "a socket"]
+            throw StowageError(.invalidArchive, "\(path) in \(directoryPath) is \(kinds[status.type] ?? "not a regular file"), not a regular file")
         }
-        return FileSource(file)
+        let fd = Glibc.open(handle.procPath, O_RDONLY | O_CLOEXEC)
+        try SystemError.check(fd, "open", handle.path)
+        return FileSource(FileDescriptor(adopting: fd, path: handle.path))
     }
 
     func bytes(_ path: String, limit: Int) throws -> [UInt8] {

@@ -53,8 +53,31 @@ enum OCILayoutFormat {
     private struct Manifest: Decodable {
         let mediaType: String?
         let config: Descriptor
-        let layers: [Descriptor]
+        private let layerList: [Descriptor]?
+
+        /// Go's nil slice when the manifest has none.
+        var layers: [Descriptor] { layerList ?? [] }
+
+        enum CodingKeys: String, CodingKey {
+            case mediaType, config
+            case layerList = "layers"
+        }
     }
+
+    /// The image-spec Go types (`specs-go/v1`) as Go decodes them, for `GoJSON`.
+    static let descriptorShape = GoJSON.Shape.structure([
+        ("mediaType", .string), ("digest", .string), ("size", .integer), ("urls", .slice(.string)),
+        ("annotations", .map(.string)),
+        ("platform", .pointer(.structure([("architecture", .string), ("os", .string), ("os.version", .string),
+                                          ("os.features", .slice(.string)), ("variant", .string)]))),
+    ])
+    private static let indexShape = GoJSON.Shape.structure([
+        ("schemaVersion", .integer), ("mediaType", .string), ("manifests", .slice(descriptorShape)), ("annotations", .map(.string)),
+    ])
+    private static let manifestShape = GoJSON.Shape.structure([
+        ("schemaVersion", .integer), ("mediaType", .string), ("config", descriptorShape), ("layers", .slice(descriptorShape)),
+        ("annotations", .map(.string)),
+    ])
 
     static let refNameAnnotation = "org.opencontainers.image.ref.name"
     static let containerdNameAnnotation = "io.containerd.image.name"
@@ -62,11 +85,12 @@ enum OCILayoutFormat {
     static func images(in source: ImageSource, report: (String) -> Void) throws -> [ArchivedImage] {
         if let layoutBytes = try? source.bytes("oci-layout") {
             struct Layout: Decodable { let imageLayoutVersion: String }
-            guard let layout = try? JSONDecoder().decode(Layout.self, from: Data(layoutBytes)), layout.imageLayoutVersion == "1.0.0" else {
+            let shape = GoJSON.Shape.structure([("imageLayoutVersion", .string)])
+            guard let layout = try? decode(Layout.self, from: layoutBytes, as: shape, what: "oci-layout"), layout.imageLayoutVersion == "1.0.0" else {
                 throw StowageError(.invalidArchive, "oci-layout does not declare imageLayoutVersion 1.0.0")
             }
         }
-        let index = try decode(Index.self, from: source.bytes("index.json"), what: "index.json")
+        let index = try decode(Index.self, from: source.bytes("index.json"), as: indexShape, what: "index.json")
         guard !index.manifests.isEmpty else { throw StowageError(.invalidArchive, "index.json lists no manifests") }
         var images: [ArchivedImage] = []
         for descriptor in index.manifests {
@@ -85,7 +109,7 @@ enum OCILayoutFormat {
             guard MediaType.indexes.contains(type) else {
                 throw StowageError(.unsupported, "unknown media type \(type) for \(current.digest) in index.json")
             }
-            let nested = try decode(Index.self, from: blob(current, in: source), what: "index \(current.digest)")
+            let nested = try decode(Index.self, from: blob(current, in: source), as: indexShape, what: "index \(current.digest)")
             let candidates = nested.manifests.filter { MediaType.manifests.contains($0.mediaType ?? "") || MediaType.indexes.contains($0.mediaType ?? "") }
             let chosen = candidates.first { $0.platform?.os == "linux" && $0.platform?.architecture == "amd64" }
                 ?? (candidates.count == 1 && candidates[0].platform == nil ? candidates[0] : nil)
@@ -103,7 +127,7 @@ enum OCILayoutFormat {
     }
 
     private static func image(from descriptor: Descriptor, named annotations: [String: String]?, in source: ImageSource) throws -> ArchivedImage {
-        let manifest = try decode(Manifest.self, from: blob(descriptor, in: source), what: "manifest \(descriptor.digest)")
+        let manifest = try decode(Manifest.self, from: blob(descriptor, in: source), as: manifestShape, what: "manifest \(descriptor.digest)")
         let configType = manifest.config.mediaType ?? MediaType.ociConfig
         guard MediaType.configs.contains(configType) else {
             throw StowageError(.unsupported, "unknown media type \(configType) for the config of manifest \(descriptor.digest)")
@@ -120,16 +144,20 @@ enum OCILayoutFormat {
             return (path(of: digest), BlobDigest(digest))
         }
         return ArchivedImage(configPath: path(of: configDigest), namedDigest: configDigest, layers: layers,
-                             references: reference(from: annotations).map { [$0] } ?? [])
+                             references: try reference(from: annotations).map { [$0] } ?? [])
     }
 
-    /// The image's name from its annotations; a bare tag (`latest`) names no repository.
-    private static func reference(from annotations: [String: String]?) -> Reference? {
+    /// The image's name from its annotations; a bare tag (`latest`) names no repository. A
+    /// name with a digest is refused, as Docker refuses it in a docker-archive's `RepoTags`:
+    /// a layout must not bind a digest reference to its own content.
+    private static func reference(from annotations: [String: String]?) throws -> Reference? {
         for key in [containerdNameAnnotation, refNameAnnotation] {
             guard let text = annotations?[key], text.contains("/") || text.contains(":") && !text.hasPrefix(":") else { continue }
-            if let reference = try? Reference(parsing: text), reference.tag != nil || reference.digest != nil {
-                return reference
+            guard let reference = try? Reference(parsing: text) else { continue }
+            if reference.digest != nil {
+                throw StowageError(.invalidArchive, "index.json: annotation \(key): refusing to create a tag with a digest reference \"\(text)\"")
             }
+            if reference.tag != nil { return reference }
         }
         return nil
     }
@@ -160,9 +188,12 @@ enum OCILayoutFormat {
         }
     }
 
-    private static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8], what: String) throws -> T {
+    /// Decodes a document as Go does (`GoJSON`): the last of duplicate keys wins, keys match
+    /// case-insensitively.
+    private static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8], as shape: GoJSON.Shape, what: String) throws -> T {
+        let normalized = try GoJSON.normalize(bytes, as: shape, what: what)
         do {
-            return try JSONDecoder().decode(type, from: Data(bytes))
+            return try JSONDecoder().decode(type, from: Data(normalized))
         } catch {
             throw StowageError(.invalidArchive, "\(what) is not valid: \(error)")
         }

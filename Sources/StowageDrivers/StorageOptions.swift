@@ -8,6 +8,12 @@ public struct StorageOptions: Sendable {
     public var overlaySize: Int64?
     /// `btrfs.min_space`: free space a new layer must leave, in bytes.
     public var btrfsMinimumSpace: Int64?
+    /// `stowage.max-layer-size`, for every driver: the most bytes one layer of a loaded image
+    /// may decompress to (its tar stream); nil, the default, or 0 for no limit.
+    public var maximumLayerSize: Int64?
+
+    /// The key of `maximumLayerSize`.
+    public static let maximumLayerSizeKey = "stowage.max-layer-size"
 
     public init(_ options: [String], driver: String) throws {
         for option in options {
@@ -21,25 +27,46 @@ public struct StorageOptions: Sendable {
                 overlaySize = try Self.bytes(parts[1], option: key)
             case "btrfs.min_space" where driver == "btrfs":
                 btrfsMinimumSpace = try Self.bytes(parts[1], option: key)
+            case Self.maximumLayerSizeKey:
+                let size = try Self.bytes(parts[1], option: key)
+                maximumLayerSize = size == 0 ? nil : size
             default:
                 throw StowageError(.invalidArgument, "unknown option \(parts[0]) for the \(driver) storage driver")
             }
         }
     }
 
-    /// `10G`, `512m`, `1024` → bytes, in binary units as Docker's `RAMInBytes`.
+    /// `10G`, `512m`, `1.5GiB`, `1024` → bytes, in binary units, as Docker's `units.RAMInBytes`
+    /// reads them: `^(\d+(\.\d+)?) ?([kKmMgGtTpP])?[iI]?[bB]?$`.
     static func bytes(_ text: String, option: String) throws -> Int64 {
-        let lowered = text.lowercased()
-        let units: [(String, Int64)] = [("kb", 1 << 10), ("mb", 1 << 20), ("gb", 1 << 30), ("tb", 1 << 40),
-                                        ("k", 1 << 10), ("m", 1 << 20), ("g", 1 << 30), ("t", 1 << 40), ("b", 1)]
-        for (suffix, multiplier) in units where lowered.hasSuffix(suffix) {
-            guard let value = Double(lowered.dropLast(suffix.count)), value >= 0 else { break }
-            return Int64(value * Double(multiplier))
+        let invalid = StowageError(.invalidArgument, "invalid size \"\(text)\" for \(option): expected a number of bytes with an optional unit (k, m, g, t, p; 512m, 10GB)")
+        var rest = Substring(text)
+        let number = rest.prefix { $0.isASCII && ($0.isNumber || $0 == ".") }
+        rest = rest.dropFirst(number.count)
+        if rest.first == " " { rest = rest.dropFirst() }
+        var multiplier: Double = 1
+        if let unit = rest.first, let power = "kmgtp".firstIndex(of: Character(unit.lowercased())) {
+            multiplier = Double(Int64(1) << (10 * ("kmgtp".distance(from: "kmgtp".startIndex, to: power) + 1)))
+            rest = rest.dropFirst()
         }
-        guard let value = Int64(lowered), value >= 0 else {
-            throw StowageError(.invalidArgument, "invalid size \"\(text)\" for \(option)")
+        if rest.first == "i" || rest.first == "I" { rest = rest.dropFirst() }
+        if rest.first == "b" || rest.first == "B" { rest = rest.dropFirst() }
+        let parts = number.split(separator: ".", omittingEmptySubsequences: false)
+        guard rest.isEmpty, !number.isEmpty, parts.count <= 2, parts.allSatisfy({ !$0.isEmpty }),
+              let value = Double(number), value * multiplier < 0x1p63 else { throw invalid }
+        return Int64(value * multiplier)
+    }
+
+    /// `stowage.max-layer-size` among `options` (checked like the rest when the driver opens).
+    public static func maximumLayerSize(in options: [String]) throws -> Int64? {
+        var size: Int64?
+        for option in options {
+            let parts = option.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, parts[0].lowercased() == maximumLayerSizeKey else { continue }
+            let value = try bytes(parts[1], option: maximumLayerSizeKey)
+            size = value == 0 ? nil : value
         }
-        return value
+        return size
     }
 }
 

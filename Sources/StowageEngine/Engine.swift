@@ -157,8 +157,12 @@ public final class Engine: @unchecked Sendable {
 
     // MARK: - Loading and saving
 
+    /// A loader for this root, with the configured `stowage.max-layer-size`.
     public func makeLoader() -> ImageLoader {
-        ImageLoader(layers: layers, images: images, references: references)
+        let loader = ImageLoader(layers: layers, images: images, references: references)
+        // Already checked when the driver was opened (`StorageOptions`), so it cannot fail here.
+        loader.maximumLayerSize = (try? configuration.maximumLayerSize) ?? nil
+        return loader
     }
 
     /// Loads images with `loader` (from `makeLoader()`) as one change: layers shared with

@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import StowageCore
+import StowageDrivers
 
 /// Where the data root is and which storage driver to use: Docker's `daemon.json` keys
 /// (`data-root`, `storage-driver`, `storage-opts`), overridden by command-line flags.
@@ -15,6 +16,12 @@ public struct EngineConfiguration: Sendable {
     /// nil: choose (or keep the one the data root already uses).
     public var storageDriver: String?
     public var storageOptions: [String]
+
+    /// `stowage.max-layer-size` from the storage options: the most bytes one layer of a loaded
+    /// image may decompress to; nil (the default) for no limit. Throws for an invalid size.
+    public var maximumLayerSize: Int64? {
+        get throws { try StorageOptions.maximumLayerSize(in: storageOptions) }
+    }
 
     public init(dataRoot: String = EngineConfiguration.defaultDataRoot, storageDriver: String? = nil, storageOptions: [String] = []) {
         self.dataRoot = dataRoot

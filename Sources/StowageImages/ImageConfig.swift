@@ -56,10 +56,13 @@ public struct ImageConfig: Decodable, Sendable {
         case rootFS = "rootfs"
     }
 
-    /// Decodes and checks a config: it must be JSON with a `rootfs` of type `layers`.
+    /// Decodes and checks a config: it must be JSON with a `rootfs` of type `layers`. It is
+    /// read as Docker reads it (`GoJSON`: the last of duplicate keys wins, keys match
+    /// case-insensitively), so that the diff_ids and history are the ones Docker sees.
     public init(bytes: [UInt8]) throws {
+        let normalized = try GoJSON.normalize(bytes, as: Self.goShape, what: "image config")
         do {
-            self = try JSONDecoder().decode(ImageConfig.self, from: Data(bytes))
+            self = try JSONDecoder().decode(ImageConfig.self, from: Data(normalized))
         } catch {
             throw StowageError(.invalidArchive, "image config is not valid: \(error)")
         }
@@ -67,6 +70,17 @@ public struct ImageConfig: Decodable, Sendable {
             throw StowageError(.invalidArchive, "image config has rootfs type \"\(rootFS.type)\", expected \"layers\"")
         }
     }
+
+    /// Docker's `image.Image` (with `V1Image`) as Go decodes it: the fields read here.
+    static let goShape = GoJSON.Shape.structure([
+        ("parent", .string), ("comment", .string), ("created", .string), ("container", .string),
+        ("container_config", ContainerConfig.goShape), ("docker_version", .string), ("author", .string),
+        ("config", .pointer(ContainerConfig.goShape)), ("architecture", .string), ("variant", .string), ("os", .string),
+        ("rootfs", .pointer(.structure([("type", .string), ("diff_ids", .slice(.string))]))),
+        ("history", .slice(.structure([("created", .string), ("author", .string), ("created_by", .string),
+                                       ("comment", .string), ("empty_layer", .bool)]))),
+        ("os.version", .string),
+    ])
 
     /// The creation time in seconds since 1970, if the config has a readable one.
     public var createdSeconds: Int64? { created.flatMap(Timestamp.parse) }
@@ -108,6 +122,18 @@ public struct ContainerConfig: Decodable, Sendable {
     public let StopSignal: String?
     public let StopTimeout: Int64?
     public let Shell: [String]?
+
+    /// Docker's `container.Config` as Go decodes it (untagged fields: the Go names).
+    static let goShape = GoJSON.Shape.structure([
+        ("Hostname", .string), ("Domainname", .string), ("User", .string), ("AttachStdin", .bool),
+        ("AttachStdout", .bool), ("AttachStderr", .bool), ("ExposedPorts", .map(.structure([]))), ("Tty", .bool),
+        ("OpenStdin", .bool), ("StdinOnce", .bool), ("Env", .slice(.string)), ("Cmd", .stringOrStrings),
+        ("Healthcheck", .pointer(.structure([("Test", .slice(.string)), ("Interval", .integer), ("Timeout", .integer),
+                                              ("StartPeriod", .integer), ("Retries", .integer)]))),
+        ("ArgsEscaped", .bool), ("Image", .string), ("Volumes", .map(.structure([]))), ("WorkingDir", .string),
+        ("Entrypoint", .stringOrStrings), ("NetworkDisabled", .bool), ("MacAddress", .string), ("OnBuild", .slice(.string)),
+        ("Labels", .map(.string)), ("StopSignal", .string), ("StopTimeout", .pointer(.integer)), ("Shell", .stringOrStrings),
+    ])
 
     /// `{}` in `ExposedPorts` and `Volumes`.
     public struct EmptyObject: Decodable, Sendable {}

@@ -147,11 +147,13 @@ public final class LayerStore: @unchecked Sendable {
     /// When `expectedDiffID` is given and that layer is already stored, the stream is only
     /// hashed to check it. Otherwise it is applied in one pass that also writes its tar-split
     /// record; a diff_id other than `expectedDiffID` is an error and leaves nothing behind.
+    /// A tar stream longer than `maximumUncompressedSize` is refused (`.limitExceeded`).
     public func register(_ source: ByteSource, parent: ChainID?, expectedDiffID: DiffID? = nil,
-                         expectedBlobDigest: BlobDigest? = nil, lease: Lease) throws -> LayerRegistration {
+                         expectedBlobDigest: BlobDigest? = nil, maximumUncompressedSize: Int64? = nil,
+                         lease: Lease) throws -> LayerRegistration {
         let parentLayer = try parent.map { try requireLayer($0) }
         if let expectedDiffID, let existing = try find(ChainID(parent: parent, diffID: expectedDiffID), leasingIn: lease) {
-            let stream = try LayerStream(source)
+            let stream = try LayerStream(source, maximumUncompressedSize: maximumUncompressedSize)
             try Self.drain(stream)
             try Self.check(stream.diffID, expectedDiffID, stream.blobDigest, expectedBlobDigest)
             return LayerRegistration(layer: existing, applied: false, blobDigest: stream.blobDigest, compression: stream.compression)
@@ -170,6 +172,7 @@ public final class LayerStore: @unchecked Sendable {
             var options = ApplyOptions()
             options.expectedDiffID = expectedDiffID
             options.expectedBlobDigest = expectedBlobDigest
+            options.maximumUncompressedSize = maximumUncompressedSize
             let result = try driver.applyDiff(cacheID, from: source, options: options,
                                               tarSplit: try TarSplitWriter(sink: FileSink(record)))
             CrashPoint.layerApplied.reached()
