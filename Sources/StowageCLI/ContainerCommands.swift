@@ -32,7 +32,7 @@ struct CreateCommand: ParsableCommand {
                 let pair = label.split(separator: "=", maxSplits: 1).map(String.init)
                 request.labels[pair[0]] = pair.count > 1 ? pair[1] : ""
             }
-            print(try global.openEngine().createContainer(request))
+            print(try global.openEngine().containers.create(request))
         }
     }
 }
@@ -47,7 +47,7 @@ struct MountCommand: ParsableCommand {
     var container: String
 
     func run() throws {
-        try reportingErrors { print(try global.openEngine().mountContainer(container)) }
+        try reportingErrors { print(try global.openEngine().containers.mount(container)) }
     }
 }
 
@@ -68,7 +68,7 @@ struct UnmountCommand: ParsableCommand {
         try reportingErrors {
             let engine = try global.openEngine()
             for container in containers {
-                try engine.unmountContainer(container, force: force)
+                try engine.containers.unmount(container, force: force)
                 print(container)
             }
         }
@@ -86,7 +86,7 @@ struct DiffCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            print(try global.openEngine().containerChanges(container).map { $0.description + "\n" }.joined(), terminator: "")
+            print(try global.openEngine().containers.changes(container).map { $0.description + "\n" }.joined(), terminator: "")
         }
     }
 }
@@ -118,7 +118,7 @@ struct CommitCommand: ParsableCommand {
             request.message = message
             request.author = author
             request.changes = change
-            print(try global.openEngine().commitContainer(request))
+            print(try global.openEngine().containers.commit(request))
         }
     }
 }
@@ -138,7 +138,7 @@ struct ExportCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let engine = try global.openEngine()
-            try writeStream(to: output, printingDigest: false) { try engine.exportContainer(container, to: $0) }
+            try writeStream(to: output, printingDigest: false) { try engine.containers.export(container, to: $0) }
         }
     }
 }
@@ -162,7 +162,7 @@ struct RemoveContainerCommand: ParsableCommand {
         try reportingErrors {
             let engine = try global.openEngine()
             try forEachReportingFailures(containers, kind: .notFound) { container in
-                try engine.removeContainer(container, force: force, removeVolumes: volumes)
+                try engine.containers.remove(container, force: force, removeVolumes: volumes)
                 print(container)
             }
         }
@@ -181,7 +181,7 @@ struct ContainerPruneCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             guard force || confirm("WARNING! This will remove all stopped containers.") else { return }
-            let result = try global.openEngine().pruneContainers()
+            let result = try global.openEngine().containers.prune()
             printPruned("Deleted Containers:", result.ids, reclaimed: result.reclaimed)
         }
     }

@@ -26,7 +26,7 @@ struct HistoryCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let engine = try global.openEngine()
-            let entries = try engine.history(of: try engine.resolveImage(image))
+            let entries = try engine.images.history(of: try engine.images.resolve(image))
             if quiet {
                 print(entries.map { id($0) + "\n" }.joined(), terminator: "")
                 return
@@ -97,7 +97,7 @@ struct InspectCommand: ParsableCommand {
             var missing: [String] = []
             for image in images {
                 do {
-                    objects.append(try engine.inspect(try engine.resolveImage(image)))
+                    objects.append(try engine.images.inspect(try engine.images.resolve(image)))
                 } catch let error as StowageError where error.code == .notFound {
                     missing.append(image)
                 }
@@ -124,7 +124,7 @@ struct TagCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            try global.openEngine().tag(source, as: target)
+            try global.openEngine().images.tag(source, as: target)
         }
     }
 }
@@ -145,7 +145,7 @@ struct RemoveImageCommand: ParsableCommand {
         try reportingErrors {
             let engine = try global.openEngine()
             try forEachReportingFailures(images, kind: .notFound, separator: "; ") { image in
-                print(try engine.removeImage(image, force: force).map { $0 + "\n" }.joined(), terminator: "")
+                print(try engine.images.remove(image, force: force).map { $0 + "\n" }.joined(), terminator: "")
             }
         }
     }
@@ -171,7 +171,7 @@ struct ImagePruneCommand: ParsableCommand {
                 print("Are you sure you want to continue? [y/N] ", terminator: "")
                 guard let answer = readLine(), answer.lowercased().hasPrefix("y") else { return }
             }
-            let result = try global.openEngine().pruneImages(all: all)
+            let result = try global.openEngine().images.prune(all: all)
             printPruned("Deleted Images:", result.lines, reclaimed: result.reclaimed)
         }
     }

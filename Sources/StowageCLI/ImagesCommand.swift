@@ -43,7 +43,7 @@ struct ImagesCommand: ParsableCommand {
             let engine = try global.openEngine()
             let filters = try ImageFilters(filter + (repository.map { ["reference=" + $0] } ?? []))
             var rows: [Row] = []
-            for summary in try engine.imageSummaries() {
+            for summary in try engine.images.list() {
                 if !all, summary.isDangling, summary.hasChildren { continue }
                 guard filters.matches(summary) else { continue }
                 rows += Self.rows(for: summary, filters: filters)

@@ -13,8 +13,8 @@ struct InfoCommand: ParsableCommand {
         try reportingErrors {
             let engine = try global.openEngine()
             let root = engine.configuration.dataRoot
-            var lines = [" Images: \(try engine.images.ids().count)", " Storage Driver: \(engine.driver.name)"]
-            let status = try engine.driver.status()
+            var lines = [" Images: \(try engine.images.ids().count)", " Storage Driver: \(engine.driverName)"]
+            let status = try engine.driverStatus()
             let statusKeys = Set(status.map(\.0))
             for (key, value) in status { lines.append("  \(key): \(value)") }
             if !statusKeys.contains("Backing Filesystem") {

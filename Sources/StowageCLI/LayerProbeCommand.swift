@@ -1,7 +1,5 @@
 import ArgumentParser
-import StowageCore
 import StowageEngine
-import StowageFileSystem
 
 /// `stowage layer probe IMAGE`: makes a writable layer on an image, mounts it, lists its
 /// root, and removes it again: what creating and starting a container costs the driver.
@@ -18,15 +16,7 @@ struct LayerProbeCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let engine = try global.openEngine()
-            guard let top = try engine.layerStack(of: try engine.resolveImage(image)).last else {
-                throw StowageError(.invalidArgument, "image \(image) has no layers")
-            }
-            let layer = LayerCacheID.random()
-            try engine.driver.createWritable(layer, parent: top.cacheID)
-            defer { try? engine.driver.remove(layer) }
-            let root = try engine.driver.get(layer)
-            defer { try? engine.driver.put(layer) }
-            print(try FileDescriptor.openDirectory(root).childNames().sorted().joined(separator: "\n"))
+            print(try engine.probeWritableLayer(on: image).joined(separator: "\n"))
         }
     }
 }

@@ -25,7 +25,7 @@ struct LoadCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let engine = try global.openEngine()
-            let loader = engine.makeLoader()
+            let loader = engine.images.makeLoader()
             let showProgress = !quiet && isatty(1) == 1
             loader.report = { line in
                 if showProgress { print("\r\u{1b}[K", terminator: "") }
@@ -41,7 +41,7 @@ struct LoadCommand: ParsableCommand {
                 }
             }
             if let input {
-                try engine.load(path: input, with: loader)
+                try engine.images.load(path: input, with: loader)
             } else {
                 try loadFromStandardInput(engine, loader)
             }
@@ -71,7 +71,7 @@ struct LoadCommand: ParsableCommand {
             total += got
         }
         guard total > 0 else { throw StowageError(.invalidArchive, "unexpected EOF: standard input is empty") }
-        try engine.load(path: file.stagingPath, with: loader)
+        try engine.images.load(path: file.stagingPath, with: loader)
     }
 }
 
@@ -106,7 +106,7 @@ struct SaveCommand: ParsableCommand {
             }
             let engine = try global.openEngine()
             try writeStream(to: output, printingDigest: false) { sink in
-                try engine.save(images, format: archiveFormat, to: sink)
+                try engine.images.save(images, format: archiveFormat, to: sink)
             }
         }
     }

@@ -31,7 +31,7 @@ struct PsCommand: ParsableCommand {
             let engine = try global.openEngine()
             let filters = try ContainerFilters(filter, engine: engine)
             let wantsSize = size || (format.map { $0.contains(".Size") } ?? false)
-            let rows = try engine.containerSummaries(sizes: wantsSize).filter(filters.matches).map { ContainerRow(summary: $0, truncate: !noTrunc) }
+            let rows = try engine.containers.list(sizes: wantsSize).filter(filters.matches).map { ContainerRow(summary: $0, truncate: !noTrunc) }
             if quiet {
                 print(rows.map { $0.id + "\n" }.joined(), terminator: "")
                 return
@@ -145,7 +145,7 @@ struct ContainerFilters {
             guard pair.count == 2, ["name", "id", "status", "label", "ancestor", "volume"].contains(pair[0]) else {
                 throw StowageError(.invalidArgument, "invalid filter '\(filter)' (name=, id=, status=, label=, ancestor=, volume= are supported)")
             }
-            if pair[0] == "ancestor" { ancestors.insert(try engine.resolveImage(pair[1]).description) }
+            if pair[0] == "ancestor" { ancestors.insert(try engine.images.resolve(pair[1]).description) }
             conditions.append((pair[0], pair[1]))
         }
     }

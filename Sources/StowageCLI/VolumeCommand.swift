@@ -22,7 +22,7 @@ struct VolumeCommand: ParsableCommand {
                     labels[pair[0]] = pair.count > 1 ? pair[1] : ""
                 }
                 let volumeName = name ?? LayerCacheID.random().rawValue
-                print(try global.openEngine().createVolume(volumeName, labels: labels).name)
+                print(try global.openEngine().volumes.create(volumeName, labels: labels).name)
             }
         }
     }
@@ -34,7 +34,7 @@ struct VolumeCommand: ParsableCommand {
 
         func run() throws {
             try reportingErrors {
-                let volumes = try global.openEngine().volumes.all()
+                let volumes = try global.openEngine().volumes.list()
                 if quiet { print(volumes.map { $0.name + "\n" }.joined(), terminator: ""); return }
                 var table = Table(header: ["DRIVER", "VOLUME NAME"])
                 for volume in volumes { table.append(["local", volume.name]) }
@@ -50,11 +50,11 @@ struct VolumeCommand: ParsableCommand {
 
         func run() throws {
             try reportingErrors {
-                let store = try global.openEngine().volumes
+                let volumes = try global.openEngine().volumes
                 var objects: [JSONValue] = []
                 var failures: [String] = []
                 for name in names {
-                    guard let volume = try store.volume(name) else { failures.append("get \(name): no such volume"); continue }
+                    guard let volume = try volumes.volume(name) else { failures.append("get \(name): no such volume"); continue }
                     objects.append(.object([
                         ("CreatedAt", .string(volume.createdAt)), ("Driver", .string("local")),
                         ("Labels", volume.labels.isEmpty ? .null : .sortedObject(volume.labels.mapValues(JSONValue.string))),
@@ -77,7 +77,7 @@ struct VolumeCommand: ParsableCommand {
             try reportingErrors {
                 let engine = try global.openEngine()
                 try forEachReportingFailures(names, kind: .alreadyExists) { name in
-                    try engine.removeVolume(name)
+                    try engine.volumes.remove(name)
                     print(name)
                 }
             }
@@ -94,7 +94,7 @@ struct VolumeCommand: ParsableCommand {
             try reportingErrors {
                 guard force || confirm(all ? "WARNING! This will remove all local volumes not used by at least one container."
                                            : "WARNING! This will remove anonymous local volumes not used by at least one container.") else { return }
-                let result = try global.openEngine().pruneVolumes(all: all)
+                let result = try global.openEngine().volumes.prune(all: all)
                 printPruned("Deleted Volumes:", result.names, reclaimed: result.reclaimed)
             }
         }
@@ -146,15 +146,15 @@ struct SystemCommand: ParsableCommand {
             try reportingErrors {
                 guard force || confirm("WARNING! This will remove all containers not mounted, unused networks none, and \(all ? "all images without at least one container associated to them" : "dangling images").") else { return }
                 let engine = try global.openEngine()
-                let containers = try engine.pruneContainers()
+                let containers = try engine.containers.prune()
                 printPruned("Deleted Containers:", containers.ids, reclaimed: nil)
                 var reclaimed = containers.reclaimed
                 if volumes {
-                    let pruned = try engine.pruneVolumes(all: false)
+                    let pruned = try engine.volumes.prune(all: false)
                     printPruned("Deleted Volumes:", pruned.names, reclaimed: nil)
                     reclaimed += pruned.reclaimed
                 }
-                let images = try engine.pruneImages(all: all)
+                let images = try engine.images.prune(all: all)
                 printPruned("Deleted Images:", images.lines, reclaimed: nil)
                 reclaimed += images.reclaimed
                 print("Total reclaimed space: \(Units.humanSize(reclaimed, precision: 4))")

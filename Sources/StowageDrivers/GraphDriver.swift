@@ -6,7 +6,7 @@ import StowageTar
 ///
 /// Layers are named by `LayerCacheID`; the layer store maps chain IDs to them. A driver never
 /// sees digests or images.
-public protocol GraphDriver: AnyObject {
+public protocol GraphDriver: AnyObject, Sendable {
     /// The name users select it by: `vfs`, `overlay2`, …
     var name: String { get }
     /// `<data-root>/<name>`: where the driver keeps its layers.

@@ -4,15 +4,16 @@ import Glibc
 import CStowageShim
 import StowageCore
 import StowageFileSystem
+import Synchronization
 
 /// Size limits for directories through XFS project quotas, as Docker's overlay2 applies
 /// `overlay2.size`: each limited directory gets its own project ID (inherited by all it
 /// holds), and the project a block limit. Needs xfs mounted with `pquota`.
-final class ProjectQuota {
+final class ProjectQuota: Sendable {
     private let home: String
     /// A block device node for the backing filesystem, which quotactl(2) wants.
     private let device: String
-    private var nextProject: UInt32
+    private let nextProject: Mutex<UInt32>
 
     init(home: String) throws {
         self.home = home
@@ -27,13 +28,15 @@ final class ProjectQuota {
         for name in try FileDescriptor.openDirectory(home).childNames() {
             if let project = try? Self.project(of: home + "/" + name + "/diff") { highest = max(highest, project) }
         }
-        nextProject = max(highest, 1) + 1
+        nextProject = Mutex(max(highest, 1) + 1)
     }
 
     /// Limits everything under `directory` to `bytes`.
     func limit(_ directory: String, to bytes: Int64) throws {
-        let project = nextProject
-        nextProject += 1
+        let project = nextProject.withLock { next in
+            defer { next += 1 }
+            return next
+        }
         let handle = try FileDescriptor.openDirectory(directory)
         try SystemError.check(stowage_set_project(handle.rawValue, project), "set project", directory)
         guard stowage_set_project_limit(device, project, UInt64(bytes)) == 0 else {

@@ -12,10 +12,10 @@ import StowageLayers
 /// Every change announces in its lease what it is about to make or remove before it does,
 /// and names its staging files after the lease. When the owner of a lease is gone, the lease
 /// says where to look: nothing else needs a walk of the root.
-extension Engine {
+extension StorageGraph {
     /// Recovers every abandoned lease. Cheap when there is none: one directory listing and
     /// one lock attempt per lease in flight.
-    public func recoverAbandonedLeases() throws {
+    func recoverAbandonedLeases() throws {
         let abandoned = try leases.claimAbandoned()
         guard !abandoned.isEmpty else { return }
         try graph.withExclusive { try recoverClaimed(abandoned) }
@@ -105,7 +105,7 @@ extension Engine {
             try images.removeMetadata(id)
             return []
         }
-        guard try containers(using: id).isEmpty else { return [] }
+        guard try containersUsing(id).isEmpty else { return [] }
         let chain = (try? images.config(id)).map { ChainID.chain(of: $0.rootFS.diffIDs) } ?? []
         try references.removeAll(pointingAt: id)
         try images.delete(id)

@@ -4,7 +4,7 @@ import Glibc
 import CStowageShim
 
 /// An open file descriptor that closes itself when released. `path` is kept for messages.
-public final class FileDescriptor: @unchecked Sendable {
+public final class FileDescriptor: Sendable {
     public let rawValue: Int32
     public let path: String
 

@@ -4,7 +4,7 @@ import Glibc
 
 /// An advisory lock on a file (`flock`), shared or exclusive, between processes. Released
 /// when the lock is deinitialised or the process ends, however it ends.
-public final class FileLock {
+public final class FileLock: Sendable {
     public let path: String
     private let descriptor: FileDescriptor
 

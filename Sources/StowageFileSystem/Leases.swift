@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 import StowageCore
 
 /// One operation's claim on objects of a data root, in the style of containerd's leases: a
@@ -12,45 +13,50 @@ import StowageCore
 /// up) the lease is *abandoned*, and its entries tell recovery what may be left behind.
 /// Entries are written before the change they announce, so that an entry is never missing
 /// for something on disk.
-public final class Lease: @unchecked Sendable {
+public final class Lease: Sendable {
     /// Unique per operation: staging names derived from it cannot collide.
     public let id: String
     let path: String
-    private var file: FileDescriptor?
-    /// What was added so far, in order.
-    public private(set) var entries: [String] = []
+    /// The open, locked file (nil once released or abandoned) and what was added so far, in
+    /// order. Tasks of one operation (parallel layer downloads) add to it at once.
+    private let state: Mutex<(file: FileDescriptor?, entries: [String])>
 
     init(id: String, path: String, file: FileDescriptor) {
         self.id = id
         self.path = path
-        self.file = file
+        state = Mutex((file, []))
     }
+
+    /// What was added so far, in order.
+    public var entries: [String] { state.withLock { $0.entries } }
 
     /// Records one entry (a line without newlines) before the change it announces.
     public func add(_ entry: String) throws {
         precondition(!entry.contains("\n"), "a lease entry is one line")
-        guard let file else { return }
-        try file.writeAll(Array((entry + "\n").utf8))
-        entries.append(entry)
+        try state.withLock { state in
+            guard let file = state.file else { return }
+            try file.writeAll(Array((entry + "\n").utf8))
+            state.entries.append(entry)
+        }
     }
 
     /// The operation is complete: nothing of it needs recovery.
     public func release() {
-        guard file != nil else { return }
-        unlink(path)
-        file = nil
+        state.withLock { state in
+            guard state.file != nil else { return }
+            unlink(path)
+            state.file = nil
+        }
     }
 
     /// The operation gave up: the lease stays, unlocked, for recovery to deal with.
     public func abandon() {
-        file = nil
+        state.withLock { $0.file = nil }
     }
-
-    deinit { if file != nil { abandon() } }
 }
 
 /// A lease whose owner is gone, locked now by the one recovering it.
-public final class AbandonedLease: @unchecked Sendable {
+public final class AbandonedLease: Sendable {
     public let id: String
     public let entries: [String]
     private let path: String

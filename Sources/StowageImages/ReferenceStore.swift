@@ -16,7 +16,7 @@ import Synchronization
 ///
 /// Reads see a complete file; changes take an exclusive lock on a file beside it, read the
 /// current file, and replace it atomically.
-public final class ReferenceStore: @unchecked Sendable {
+public final class ReferenceStore: Sendable {
     public let path: String
     private let lock: FileLock
     /// The table as last read, with the identity of the file it came from: the file is only

@@ -43,7 +43,7 @@ public struct LayerRegistration: Sendable {
 /// lock, in the same hold that finds it or renames it into place, so that no removal
 /// elsewhere can take it while the caller builds on it. Decompressing, hashing and applying
 /// happen outside the lock.
-public final class LayerStore: @unchecked Sendable {
+public final class LayerStore: Sendable {
     /// `image/<driver>/layerdb`.
     public let root: String
     public let driver: any DiffApplyingDriver

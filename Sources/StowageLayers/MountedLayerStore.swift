@@ -24,7 +24,7 @@ public struct MountedLayer: Sendable, Equatable {
 /// Creation makes the driver layers first and writes `mount-id` last, so that a mount
 /// directory with a `mount-id` always names complete layers; anything less is a leftover
 /// for `sweep`. Removal deletes `mount-id` first, for the same reason.
-public final class MountedLayerStore: @unchecked Sendable {
+public final class MountedLayerStore: Sendable {
     /// `layerdb/mounts`.
     public let root: String
     private let layers: LayerStore

@@ -2,7 +2,7 @@ import Foundation
 import StowageArchive
 import StowageCore
 import StowageDrivers
-import StowageEngine
+@testable import StowageEngine
 import StowageFileSystem
 import StowageLayers
 import StowageTar
@@ -32,9 +32,9 @@ final class DriverEnvironment {
 extension Engine {
     /// Registers a layer that no image holds, as a finished change (nothing to recover).
     func registerLayer(_ source: ByteSource, parent: ChainID?) throws -> LayerRegistration {
-        let lease = try leases.open()
+        let lease = try storage.leases.open()
         defer { lease.release() }
-        return try layers.register(source, parent: parent, lease: lease)
+        return try storage.layers.register(source, parent: parent, lease: lease)
     }
 }
 
@@ -72,10 +72,10 @@ struct DriverConformanceTests {
     /// What a mounted image looks like: every path's type, mode, owner, size, content digest,
     /// link target and times.
     private func snapshot(of image: String, in engine: Engine) throws -> [String: String] {
-        let id = try engine.resolveImage(image)
-        let top = try #require(try engine.layerStack(of: id).last)
-        let path = try engine.driver.get(top.cacheID)
-        defer { try? engine.driver.put(top.cacheID) }
+        let id = try engine.images.resolve(image)
+        let top = try #require(try engine.images.layers(of: id).last)
+        let path = try engine.storage.driver.get(top.cacheID)
+        defer { try? engine.storage.driver.put(top.cacheID) }
         var entries = try TreeSnapshot(path).entries
         entries["."] = nil
         return entries.mapValues { $0.replacingOccurrences(of: #" nlink=\d+"#, with: "", options: .regularExpression) }
@@ -87,8 +87,8 @@ struct DriverConformanceTests {
         for driver in conformingDrivers {
             let environment = try DriverEnvironment(driver)
             let engine = try environment.engine(driver)
-            #expect(engine.driver.name == driver)
-            let ids = try engine.load(path: Fixtures.path(archive), with: engine.makeLoader())
+            #expect(engine.storage.driver.name == driver)
+            let ids = try engine.images.load(path: Fixtures.path(archive), with: engine.images.makeLoader())
             var perImage: [String: [String: String]] = [:]
             for id in ids { perImage[id.description] = try snapshot(of: id.description, in: engine) }
             views[driver] = perImage
@@ -136,8 +136,8 @@ struct DriverConformanceTests {
         let layer = try engine.registerLayer(MemorySource(tar), parent: nil).layer
         let child = try engine.registerLayer(MemorySource(try layerTar([file("added", "on top")])), parent: layer.chainID).layer
         for record in [layer, child] {
-            let root = try engine.driver.get(record.cacheID)
-            defer { try? engine.driver.put(record.cacheID) }
+            let root = try engine.storage.driver.get(record.cacheID)
+            defer { try? engine.storage.driver.put(record.cacheID) }
             var st = stat()
             #expect(lstat(root + "/bin/tool", &st) == 0 && st.st_mode & 0o7777 == 0o4755)
             // The legacy overlay driver shares unchanged files with the parent by hard links.
@@ -155,9 +155,9 @@ struct DriverConformanceTests {
             #expect(try handle.extendedAttribute("user.comment") == Array("kept".utf8))
             #expect(try handle.extendedAttribute("security.capability") != nil)
         }
-        let top = try engine.driver.get(child.cacheID)
+        let top = try engine.storage.driver.get(child.cacheID)
         #expect(FileManager.default.fileExists(atPath: top + "/added"))
-        try engine.driver.put(child.cacheID)
+        try engine.storage.driver.put(child.cacheID)
     }
 
     @Test("chains of 1, 2 and 40 layers stack, each layer replacing the last one's file", arguments: conformingDrivers)
@@ -175,14 +175,14 @@ struct DriverConformanceTests {
                 parent = record.chainID
                 records.append(record.chainID)
             }
-            let top = try engine.layers.requireLayer(parent!)
-            let path = try engine.driver.get(top.cacheID)
+            let top = try engine.storage.layers.requireLayer(parent!)
+            let path = try engine.storage.driver.get(top.cacheID)
             #expect(try FileManager.default.contentsOfDirectory(atPath: path) == ["level-\(depth - 1)"], "depth \(depth)")
-            try engine.driver.put(top.cacheID)
+            try engine.storage.driver.put(top.cacheID)
             for chainID in records.reversed() {
-                try engine.layers.remove(try engine.layers.requireLayer(chainID))
+                try engine.storage.layers.remove(try engine.storage.layers.requireLayer(chainID))
             }
-            #expect(try engine.driver.layerIDs() == [])
+            #expect(try engine.storage.driver.layerIDs() == [])
         }
     }
 
@@ -203,28 +203,28 @@ struct DriverConformanceTests {
             entry("new/", TarHeader.directoryFlag), file("new/file", "n"),
         ])), parent: base.chainID).layer
 
-        let changes = try engine.driver.changes(top.cacheID, parent: base.cacheID).map(\.description)
+        let changes = try engine.storage.driver.changes(top.cacheID, parent: base.cacheID).map(\.description)
         #expect(changes == ["C /app", "D /app/a.txt", "D /app/b.txt", "A /app/c.txt", "C /etc", "D /etc/motd", "C /etc/passwd",
                             "A /new", "A /new/file"], "\(driverName)")
 
         // "root\nuser\n" + "c" + "n": what the layer adds or changes.
-        #expect(try engine.driver.diffSize(top.cacheID, parent: base.cacheID) == 12, "\(driverName)")
+        #expect(try engine.storage.driver.diffSize(top.cacheID, parent: base.cacheID) == 12, "\(driverName)")
 
         let first = MemorySink()
-        let exported = try engine.driver.diff(top.cacheID, parent: base.cacheID, to: first)
+        let exported = try engine.storage.driver.diff(top.cacheID, parent: base.cacheID, to: first)
         let again = try engine.registerLayer(MemorySource(first.bytes), parent: base.chainID).layer
         #expect(again.diffID == exported.diffID)
         let second = MemorySink()
-        let reexported = try engine.driver.diff(again.cacheID, parent: base.cacheID, to: second)
+        let reexported = try engine.storage.driver.diff(again.cacheID, parent: base.cacheID, to: second)
         #expect(reexported.diffID == exported.diffID, "\(driverName): diff → apply → diff changed the bytes")
-        let original = try engine.driver.get(top.cacheID)
-        let copy = try engine.driver.get(again.cacheID)
+        let original = try engine.storage.driver.get(top.cacheID)
+        let copy = try engine.storage.driver.get(again.cacheID)
         var expected = try TreeSnapshot(original).entries, actual = try TreeSnapshot(copy).entries
         expected["."] = nil
         actual["."] = nil
         #expect(actual == expected)
-        try engine.driver.put(top.cacheID)
-        try engine.driver.put(again.cacheID)
+        try engine.storage.driver.put(top.cacheID)
+        try engine.storage.driver.put(again.cacheID)
     }
 
     @Test("a writable layer's changes are the naive diff's of the two whole trees", arguments: conformingDrivers)
@@ -246,10 +246,10 @@ struct DriverConformanceTests {
             file("keep/deep2", "file over nothing\n"), file("swap/.wh.f1", ""),
         ])), parent: bottom.chainID).layer
         let writable = LayerCacheID.random()
-        try engine.driver.createWritable(writable, parent: base.cacheID)
-        defer { try? engine.driver.remove(writable) }
-        let path = try engine.driver.get(writable)
-        defer { try? engine.driver.put(writable) }
+        try engine.storage.driver.createWritable(writable, parent: base.cacheID)
+        defer { try? engine.storage.driver.remove(writable) }
+        let path = try engine.storage.driver.get(writable)
+        defer { try? engine.storage.driver.put(writable) }
         // Writes of every kind: new files deep down, a change, metadata only, copy-up without a
         // change, deletions, a removed tree, an opaque re-create, a renamed tree, links.
         try shell("""
@@ -262,10 +262,10 @@ struct DriverConformanceTests {
             rm -rf swap/sub && echo f > swap/sub; rm swap/f0 && mkdir swap/f0 && echo in > swap/f0/in
             echo more >> lower/only; touch a/b/f2
             """)
-        let parentPath = try engine.driver.get(base.cacheID)
-        defer { try? engine.driver.put(base.cacheID) }
+        let parentPath = try engine.storage.driver.get(base.cacheID)
+        defer { try? engine.storage.driver.put(base.cacheID) }
         let full = try NaiveDiff.changes(layer: path, parent: parentPath)
-        #expect(try engine.driver.changes(writable, parent: base.cacheID) == full, "\(driverName)")
+        #expect(try engine.storage.driver.changes(writable, parent: base.cacheID) == full, "\(driverName)")
         #expect(full.contains(Change(path: "/a/b/c/new", kind: .added)) && full.contains(Change(path: "/gone", kind: .deleted)))
         #expect(!full.contains { $0.path.hasPrefix("/keep") }, "copy-up without a change is no change")
     }
@@ -278,7 +278,7 @@ struct DriverConformanceTests {
         let base = try engine.registerLayer(MemorySource(try layerTar([file("a", "a")])), parent: nil).layer
         let top = try engine.registerLayer(MemorySource(try layerTar([file("b", "b")])), parent: base.chainID).layer
         // A writable layer on the image, as a container has.
-        let driver = engine.driver
+        let driver = engine.storage.driver
         let writable = LayerCacheID.random()
         try driver.create(writable, parent: top.cacheID)
         let first = try driver.get(writable)
@@ -304,12 +304,12 @@ struct DriverConformanceTests {
         defer { withExtendedLifetime(environment) {} }
         let layer = try engine.registerLayer(MemorySource(try layerTar([file("a", "a")])), parent: nil).layer
         let writable = LayerCacheID.random()
-        try engine.driver.createWritable(writable, parent: layer.cacheID)
-        let path = try engine.driver.get(writable)
+        try engine.storage.driver.createWritable(writable, parent: layer.cacheID)
+        let path = try engine.storage.driver.get(writable)
         try shell("btrfs -q subvolume create '\(path)/nested' && btrfs -q subvolume create '\(path)/nested/deeper'")
-        try engine.driver.remove(writable)
-        #expect(!engine.driver.exists(writable))
-        #expect(try engine.driver.layerIDs() == [layer.cacheID])
+        try engine.storage.driver.remove(writable)
+        #expect(!engine.storage.driver.exists(writable))
+        #expect(try engine.storage.driver.layerIDs() == [layer.cacheID])
     }
 
     @Test("more than 128 lower layers are refused clearly")

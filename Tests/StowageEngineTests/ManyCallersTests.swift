@@ -90,31 +90,31 @@ struct ManyCallersTests {
         try await withThrowingTaskGroup(of: Int.self) { group in
             group.addTask {
                 for _ in 0..<rounds {
-                    try engine.load(path: Fixtures.path("whiteout.tar"), with: engine.makeLoader())
-                    try engine.load(path: Fixtures.path("links.tar"), with: engine.makeLoader())
+                    try engine.images.load(path: Fixtures.path("whiteout.tar"), with: engine.images.makeLoader())
+                    try engine.images.load(path: Fixtures.path("links.tar"), with: engine.images.makeLoader())
                 }
                 return rounds
             }
             group.addTask {
                 for _ in 0..<rounds {
-                    do { _ = try engine.removeImage("fixture/links", force: false) } catch let error as StowageError where error.code == .notFound {}
+                    do { _ = try engine.images.remove("fixture/links", force: false) } catch let error as StowageError where error.code == .notFound {}
                 }
                 return rounds
             }
             group.addTask {
                 for round in 0..<rounds {
                     do {
-                        let id = try engine.createContainer(ContainerCreation(image: "fixture/whiteout", name: "task-\(round)"))
-                        try engine.removeContainer(id, force: true, removeVolumes: true)
+                        let id = try engine.containers.create(ContainerCreation(image: "fixture/whiteout", name: "task-\(round)"))
+                        try engine.containers.remove(id, force: true, removeVolumes: true)
                     } catch let error as StowageError where error.code == .notFound {}
                 }
                 return rounds
             }
             group.addTask {
                 for _ in 0..<rounds {
-                    _ = try engine.imageSummaries()
+                    _ = try engine.images.list()
                     _ = try engine.diskUsage()
-                    _ = try engine.containerSummaries(sizes: true)
+                    _ = try engine.containers.list(sizes: true)
                 }
                 return rounds
             }

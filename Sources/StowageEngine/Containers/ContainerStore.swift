@@ -8,7 +8,7 @@ import StowageFileSystem
 /// Docker's container directory (`<root>/containers/<id>/`): each container's
 /// `config.v2.json` and `hostconfig.json`. A directory without `config.v2.json` is a
 /// container half made or half removed, and is swept.
-public final class ContainerStore {
+public final class ContainerStore: Sendable {
     /// `<root>/containers`.
     public let root: String
 

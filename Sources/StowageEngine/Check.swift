@@ -45,20 +45,14 @@ private struct Finding {
     }
 }
 
-extension Engine {
-    /// `stowage check`: every image config hashes to its ID; every tag names an image; every
-    /// image's chain is in layerdb with the right diff, parent, size and cache-id; every
-    /// cache-id names a whole driver directory; every read-write layer has its container;
-    /// no leftovers, no orphans. With `deep`, every layer rebuilt from its tar-split record
-    /// has its diff_id. What changes in flight hold is not a problem.
-    public func check(deep: Bool = false) throws -> [CheckProblem] {
+extension StorageGraph {
+    /// See `Engine.check`.
+    func check(deep: Bool = false) throws -> [CheckProblem] {
         try inspectRoot(deep: deep, excludingLease: nil).map(\.problem)
     }
 
-    /// `stowage check --repair`: removes what cannot be used (leftovers, orphans, layers no
-    /// image or container reaches, tags of missing images), under the graph lock. Returns
-    /// what it repaired and what is left (images that lost layers, corrupt objects).
-    public func repair(deep: Bool = false) throws -> (repaired: [CheckProblem], remaining: [CheckProblem]) {
+    /// See `Engine.repair`.
+    func repair(deep: Bool = false) throws -> (repaired: [CheckProblem], remaining: [CheckProblem]) {
         try mutation { lease in
             try graph.withExclusive {
                 let findings = try inspectRoot(deep: deep, excludingLease: lease.id)

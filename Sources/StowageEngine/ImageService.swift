@@ -1,10 +1,13 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import StowageArchive
 import StowageCore
+import StowageDistribution
 import StowageFileSystem
 import StowageImages
 import StowageLayers
+import StowageTar
 
 /// One image as `images` lists it.
 public struct ImageSummary: Sendable {
@@ -34,38 +37,42 @@ public struct HistoryEntry: Sendable {
     public let tags: [Reference]
 }
 
-extension Engine {
+/// Images on one data root: listing, history, inspect, tags, removal and prune, load and
+/// save. Obtained from `Engine.images`; safe to use from many tasks at once.
+public struct ImageService: Sendable {
+    let storage: StorageGraph
+}
+
+extension ImageService {
+    /// The image `text` names: a full or short ID, or a reference (`busybox` means `busybox:latest`).
+    public func resolve(_ text: String) throws -> ImageID { try storage.resolveImage(text) }
+
+    /// The IDs of every image stored.
+    public func ids() throws -> [ImageID] { try storage.images.ids() }
+
+    /// The image's layers, bottom first.
+    public func layers(of id: ImageID) throws -> [LayerRecord] { try storage.layerStack(of: id) }
+
     /// Every image, newest first.
     /// An image removed by another change while it is being read is left out.
-    public func imageSummaries() throws -> [ImageSummary] {
-        let all = try references.all()
-        let ids = try images.ids()
-        let parents = Set(ids.compactMap { try? images.parent(of: $0) })
+    public func list() throws -> [ImageSummary] {
+        let all = try storage.references.all()
+        let ids = try storage.images.ids()
+        let parents = Set(ids.compactMap { try? storage.images.parent(of: $0) })
         return try ids.compactMap { id in
-            try skippingVanished(id) {
-                let config = try images.config(id)
-                let size = try layerStack(for: config).reduce(0) { $0 + $1.size }
+            try storage.skippingVanished(id) {
+                let config = try storage.images.config(id)
+                let size = try storage.layerStack(for: config).reduce(0) { $0 + $1.size }
                 return ImageSummary(id: id, references: all.filter { $0.image == id }.map(\.reference),
                                     created: config.createdSeconds ?? 0, size: size, hasChildren: parents.contains(id))
             }
         }.sorted { ($0.created, $0.id.digest.hex) > ($1.created, $1.id.digest.hex) }
     }
 
-    /// `body`'s result, or nil when it failed because image `id` was removed meanwhile: a
-    /// listing skips what vanished between listing and reading, and never fails for it.
-    func skippingVanished<T>(_ id: ImageID, _ body: () throws -> T) throws -> T? {
-        do {
-            return try body()
-        } catch {
-            if !images.exists(id) { return nil }
-            throw error
-        }
-    }
-
     /// The image's history, newest step first, with each step's layer size.
     public func history(of id: ImageID) throws -> [HistoryEntry] {
-        let config = try images.config(id)
-        let stack = try layerStack(for: config)
+        let config = try storage.images.config(id)
+        let stack = try storage.layerStack(for: config)
         var layerIndex = 0
         var entries: [HistoryEntry] = []
         let steps = config.history ?? []
@@ -88,15 +95,15 @@ extension Engine {
         var rowsByBottomIndex: [Int: ImageID] = [:]
         var current: ImageID? = id
         var seen: Set<ImageID> = []
-        while let image = current, seen.insert(image).inserted, let imageConfig = try? images.config(image) {
-            let count = imageConfig.history?.count ?? (try? layerStack(for: imageConfig).count) ?? 0
+        while let image = current, seen.insert(image).inserted, let imageConfig = try? storage.images.config(image) {
+            let count = imageConfig.history?.count ?? (try? storage.layerStack(for: imageConfig).count) ?? 0
             if count > 0, count <= entries.count, rowsByBottomIndex[count - 1] == nil { rowsByBottomIndex[count - 1] = image }
-            current = try images.parent(of: image)
+            current = try storage.images.parent(of: image)
         }
         for (index, image) in rowsByBottomIndex {
             let row = entries[index]
             entries[index] = HistoryEntry(image: image, created: row.created, createdBy: row.createdBy, size: row.size,
-                                          comment: row.comment, tags: try references.references(to: image).filter { $0.tag != nil })
+                                          comment: row.comment, tags: try storage.references.references(to: image).filter { $0.tag != nil })
         }
         entries.reverse()
         return entries
@@ -104,9 +111,9 @@ extension Engine {
 
     /// `docker image inspect`'s object for one image.
     public func inspect(_ id: ImageID) throws -> JSONValue {
-        let config = try images.config(id)
-        let refs = try references.references(to: id)
-        let stack = try layerStack(for: config)
+        let config = try storage.images.config(id)
+        let refs = try storage.references.references(to: id)
+        let stack = try storage.layerStack(for: config)
         let size = stack.reduce(0) { $0 + $1.size }
         let created = config.created.flatMap { Timestamp.parseWithNanoseconds($0) }
             .map { Timestamp.formatRFC3339Nano(seconds: $0.seconds, nanoseconds: $0.nanoseconds) } ?? "0001-01-01T00:00:00Z"
@@ -114,7 +121,7 @@ extension Engine {
             ("Id", .string(id.description)),
             ("RepoTags", .array(refs.filter { $0.tag != nil }.map { .string($0.familiarString) })),
             ("RepoDigests", .array(refs.filter { $0.digest != nil }.map { .string($0.familiarName + "@" + $0.digest!.description) })),
-            ("Parent", .string(try images.parent(of: id)?.description ?? "")),
+            ("Parent", .string(try storage.images.parent(of: id)?.description ?? "")),
             ("Comment", .string(config.comment ?? "")),
             ("Created", .string(created)),
             ("Container", .string(config.container ?? "")),
@@ -127,14 +134,14 @@ extension Engine {
         if let variant = config.variant, !variant.isEmpty { members.append(("Variant", .string(variant))) }
         members.append(("Os", .string(config.os ?? "")))
         if let version = config.osVersion, !version.isEmpty { members.append(("OsVersion", .string(version))) }
-        let driverData: JSONValue = try stack.last.flatMap { try driver.metadata($0.cacheID) }.map { .sortedObject($0.mapValues(JSONValue.string)) } ?? .null
+        let driverData: JSONValue = try stack.last.flatMap { try storage.driver.metadata($0.cacheID) }.map { .sortedObject($0.mapValues(JSONValue.string)) } ?? .null
         members += [
             ("Size", .integer(size)),
             ("VirtualSize", .integer(size)),
-            ("GraphDriver", .object([("Data", driverData), ("Name", .string(driver.name))])),
+            ("GraphDriver", .object([("Data", driverData), ("Name", .string(storage.driver.name))])),
             ("RootFS", .object([("Type", .string(config.rootFS.type)),
                                 ("Layers", .array(config.rootFS.diffIDs.map { .string($0.description) }))])),
-            ("Metadata", .object([("LastTagTime", .string(try images.lastUpdated(id) ?? "0001-01-01T00:00:00Z"))])),
+            ("Metadata", .object([("LastTagTime", .string(try storage.images.lastUpdated(id) ?? "0001-01-01T00:00:00Z"))])),
         ]
         return .object(members)
     }
@@ -145,11 +152,11 @@ extension Engine {
         guard reference.digest == nil else {
             throw StowageError(.invalidArgument, "refusing to create a tag with a digest reference")
         }
-        try mutation { _ in
-            try graph.withExclusive {
-                let id = try resolveImage(source)
-                try references.add(reference.withDefaultTag(), image: id)
-                try images.setLastUpdated(id)
+        try storage.mutation { _ in
+            try storage.graph.withExclusive {
+                let id = try storage.resolveImage(source)
+                try storage.references.add(reference.withDefaultTag(), image: id)
+                try storage.images.setLastUpdated(id)
             }
         }
     }
@@ -159,30 +166,30 @@ extension Engine {
     ///
     /// Names and the image go under the graph lock, with the layers' metadata; the layers'
     /// files are removed after it, announced in the lease so that a kill is finished later.
-    public func removeImage(_ text: String, force: Bool) throws -> [String] {
-        try mutation { lease in
-            let (lines, removals) = try graph.withExclusive { try removeImageNow(text, force: force, lease: lease) }
-            for layer in removals { try layers.finishRemoval(layer.chainID) }
+    public func remove(_ text: String, force: Bool) throws -> [String] {
+        try storage.mutation { lease in
+            let (lines, removals) = try storage.graph.withExclusive { try removeImageNow(text, force: force, lease: lease) }
+            for layer in removals { try storage.layers.finishRemoval(layer.chainID) }
             return lines + removals.map { "Deleted: \($0.chainID)" }
         }
     }
 
     private func removeImageNow(_ text: String, force: Bool, lease: Lease) throws -> ([String], [LayerRecord]) {
-        let id = try resolveImage(text)
+        let id = try storage.resolveImage(text)
         var lines: [String] = []
-        let refs = try references.references(to: id)
+        let refs = try storage.references.references(to: id)
         let namedByReference = (try? Reference(parsing: text)).map { ref in refs.contains(ref.withDefaultTag()) || refs.contains(ref) } ?? false
         if namedByReference, refs.count > 1, !force {
             let reference = try Reference(parsing: text)
             let removed = refs.contains(reference) ? reference : reference.withDefaultTag()
-            try references.remove(removed)
+            try storage.references.remove(removed)
             return (["Untagged: \(removed.familiarString)"], [])
         }
         if !namedByReference, refs.count > 1, !force {
             throw StowageError(.alreadyExists,
                                "conflict: unable to delete \(id.shortForm) (must be forced) - image is referenced in multiple repositories")
         }
-        if let user = try containers(using: id).first {
+        if let user = try storage.containersUsing(id).first {
             // As Docker: a used image keeps existing; with force it only loses its names.
             guard force else {
                 if namedByReference {
@@ -191,17 +198,17 @@ extension Engine {
                 throw StowageError(.alreadyExists, "conflict: unable to delete \(id.shortForm) (must be forced) - image is being used by stopped container \(user.ID.prefix(12))")
             }
             for reference in refs {
-                try references.remove(reference)
+                try storage.references.remove(reference)
                 lines.append("Untagged: \(reference.familiarString)")
             }
             return (lines, [])
         }
-        if try imagesInUseByChanges(excludingLeases: [lease.id]).contains(id) {
+        if try storage.imagesInUseByChanges(excludingLeases: [lease.id]).contains(id) {
             throw StowageError(.alreadyExists, "conflict: unable to delete \(id.shortForm) (cannot be forced) - image is in use by a change in progress (a create or commit on it)")
         }
         try lease.add(.deletingImage(id))
         for reference in refs {
-            try references.remove(reference)
+            try storage.references.remove(reference)
             lines.append("Untagged: \(reference.familiarString)")
         }
         let (deleted, removals) = try deleteImage(id, lease: lease)
@@ -211,10 +218,10 @@ extension Engine {
     /// Removes an image that no name points at, and begins removing every layer of it that
     /// nothing else uses (announced in `lease`). Holding the graph lock.
     func deleteImage(_ id: ImageID, lease: Lease) throws -> (lines: [String], removals: [LayerRecord]) {
-        let chain = ChainID.chain(of: try images.config(id).rootFS.diffIDs)
+        let chain = ChainID.chain(of: try storage.images.config(id).rootFS.diffIDs)
         for chainID in chain { try lease.add(.layer(chainID)) }
-        try images.delete(id)
-        let removals = try beginRemovingUnusedLayers(Set(chain), excludingLeases: [lease.id])
+        try storage.images.delete(id)
+        let removals = try storage.beginRemovingUnusedLayers(Set(chain), excludingLeases: [lease.id])
         // Top first, as Docker lists them.
         let order = Dictionary(uniqueKeysWithValues: chain.enumerated().map { ($1, $0) })
         return (["Deleted: \(id)"], removals.sorted { order[$0.chainID, default: 0] > order[$1.chainID, default: 0] })
@@ -222,10 +229,10 @@ extension Engine {
 
     /// `image prune`: removes dangling images (every unused image with `all`). Returns the
     /// lines and the bytes reclaimed.
-    public func pruneImages(all: Bool) throws -> (lines: [String], reclaimed: Int64) {
-        try mutation { lease in
-            let (lines, removals) = try graph.withExclusive { try pruneImagesNow(all: all, lease: lease) }
-            for layer in removals { try layers.finishRemoval(layer.chainID) }
+    public func prune(all: Bool) throws -> (lines: [String], reclaimed: Int64) {
+        try storage.mutation { lease in
+            let (lines, removals) = try storage.graph.withExclusive { try pruneImagesNow(all: all, lease: lease) }
+            for layer in removals { try storage.layers.finishRemoval(layer.chainID) }
             return (lines, removals.reduce(0) { $0 + $1.size })
         }
     }
@@ -236,15 +243,15 @@ extension Engine {
     private func pruneImagesNow(all: Bool, lease: Lease) throws -> (lines: [String], removals: [LayerRecord]) {
         var lines: [String] = []
         var removals: [LayerRecord] = []
-        var kept = Set(try containers.all().compactMap(\.imageID))
-        kept.formUnion(try imagesInUseByChanges(excludingLeases: [lease.id]))
+        var kept = Set(try storage.containers.all().compactMap(\.imageID))
+        kept.formUnion(try storage.imagesInUseByChanges(excludingLeases: [lease.id]))
         while true {
             var removedAny = false
-            for summary in try imageSummaries() where all ? !summary.hasChildren : (summary.isDangling && !summary.hasChildren) {
+            for summary in try list() where all ? !summary.hasChildren : (summary.isDangling && !summary.hasChildren) {
                 if kept.contains(summary.id) { continue }
                 try lease.add(.deletingImage(summary.id))
                 for reference in summary.references {
-                    try references.remove(reference)
+                    try storage.references.remove(reference)
                     lines.append("untagged: \(reference.familiarString)")
                 }
                 let deleted = try deleteImage(summary.id, lease: lease)
@@ -256,5 +263,45 @@ extension Engine {
             if !removedAny { break }
         }
         return (lines, removals)
+    }
+
+    // MARK: - Loading and saving
+
+    /// A loader for this root, with the configured `stowage.max-layer-size`.
+    public func makeLoader() -> ImageLoader {
+        let loader = ImageLoader(layers: storage.layers, images: storage.images, references: storage.references)
+        // Already checked when the driver was opened (`StorageOptions`), so it cannot fail here.
+        loader.maximumLayerSize = (try? storage.configuration.maximumLayerSize) ?? nil
+        return loader
+    }
+
+    /// Loads images with `loader` (from `makeLoader()`) as one change: layers shared with
+    /// other images are protected by the load's lease while it runs, and a failed or killed
+    /// load leaves the root as before (earlier images of the archive complete).
+    @discardableResult
+    public func load(path: String, with loader: ImageLoader) throws -> [ImageID] {
+        try storage.mutation { lease in try loader.load(path: path, lease: lease) }
+    }
+
+    /// Writes the named images (IDs or references) as one archive.
+    public func save(_ names: [String], format: ArchiveFormat, to sink: ByteSink) throws {
+        var requested: [ImageToSave] = []
+        for name in names {
+            let id = try resolve(name)
+            var refs: [Reference] = []
+            if let reference = try? Reference(parsing: name), !name.hasPrefix("sha256:"),
+               try storage.references.image(for: reference.withDefaultTag()) == id {
+                refs = [reference.withDefaultTag()]
+            } else {
+                refs = try storage.references.references(to: id)
+            }
+            if let index = requested.firstIndex(where: { $0.id == id }) {
+                let merged = requested[index].references + refs.filter { !requested[index].references.contains($0) }
+                requested[index] = ImageToSave(id: id, references: merged)
+            } else {
+                requested.append(ImageToSave(id: id, references: refs))
+            }
+        }
+        try ImageSaver(layers: storage.layers, images: storage.images).save(requested, format: format, to: sink)
     }
 }

@@ -44,7 +44,13 @@ public struct ContainerSummary: Sendable {
     public let sizeRootFs: Int64?
 }
 
-extension Engine {
+/// Containers on one data root: create, mount, diff, export, list, commit, remove, prune.
+/// Obtained from `Engine.containers`; safe to use from many tasks at once.
+public struct ContainerService: Sendable {
+    let storage: StorageGraph
+}
+
+extension ContainerService {
     // MARK: - Create
 
     /// `create`: the container's init and writable layers on the image, its volumes, and its
@@ -53,38 +59,38 @@ extension Engine {
     /// The image and its top layer are held by the create's lease from the start; the layers
     /// are made and volumes filled outside the graph lock; the name is checked and
     /// `config.v2.json` written under it, so that two creates cannot take one name.
-    public func createContainer(_ request: ContainerCreation) throws -> String {
+    public func create(_ request: ContainerCreation) throws -> String {
         let mounts = try request.volumes.map(parseVolume)
-        return try mutation { lease in
-            let (imageID, imageConfig, top) = try graph.withExclusive { () throws -> (ImageID, ImageConfig, ChainID?) in
-                let imageID = try resolveImage(request.image)
-                let imageConfig = try images.config(imageID)
+        return try storage.mutation { lease in
+            let (imageID, imageConfig, top) = try storage.graph.withExclusive { () throws -> (ImageID, ImageConfig, ChainID?) in
+                let imageID = try storage.resolveImage(request.image)
+                let imageConfig = try storage.images.config(imageID)
                 try lease.add(.image(imageID))
                 let top = ChainID.chain(of: imageConfig.rootFS.diffIDs).last
                 if let top {
-                    _ = try layers.requireLayer(top)
+                    _ = try storage.layers.requireLayer(top)
                     try lease.add(.layer(top))
                 }
                 return (imageID, imageConfig, top)
             }
-            if let name = request.name { try checkNameIsFree(name, among: try containers.all()) }  // fail early; checked again below
+            if let name = request.name { try checkNameIsFree(name, among: try storage.containers.all()) }  // fail early; checked again below
             let id = LayerCacheID.random().rawValue
             let config = try ContainerConfigMerge.merge(command: request.command, labels: request.labels,
                                                        anonymousVolumes: mounts.filter { $0.anonymous }.map(\.destination),
                                                        imageName: request.image, hostname: String(id.prefix(12)),
                                                        image: imageConfig.config)
             try lease.add(.container(id))
-            let mounted = try mountedLayers.create(id, parent: top, lease: lease, setUpInit: InitLayer.setUp)
+            let mounted = try storage.mountedLayers.create(id, parent: top, lease: lease, setUpInit: InitLayer.setUp)
             let finalMounts = try prepareVolumes(mounts, for: mounted, lease: lease)
             CrashPoint.containerLayersRecorded.reached()
-            try graph.withExclusive {
-                let existing = try containers.all()
+            try storage.graph.withExclusive {
+                let existing = try storage.containers.all()
                 let name = request.name ?? generateName(avoiding: Set(existing.map(\.name)))
                 try checkNameIsFree(name, among: existing)
-                try containers.write(ContainerDocument(id: id, name: name, created: Timestamp.now(), image: imageID,
-                                                       config: config, mounts: finalMounts, driver: driver.name))
+                try storage.containers.write(ContainerDocument(id: id, name: name, created: Timestamp.now(), image: imageID,
+                                                       config: config, mounts: finalMounts, driver: storage.driver.name))
             }
-            _ = try ContainerMountState.update(in: containers.directory(of: id)) { state in
+            _ = try ContainerMountState.update(in: storage.containers.directory(of: id)) { state in
                 state.sizeRw = 0
                 state.sizeGeneration = state.generation
             }
@@ -106,7 +112,7 @@ extension Engine {
         let cleaned = "/" + destination.split(separator: "/").joined(separator: "/")
         if parts.count == 1 {
             let name = LayerCacheID.random().rawValue
-            return .init(kind: .volume, name: name, source: volumes.root + "/" + name + "/_data", destination: cleaned,
+            return .init(kind: .volume, name: name, source: storage.volumes.root + "/" + name + "/_data", destination: cleaned,
                          readOnly: readOnly, anonymous: true, bind: nil)
         }
         let source = parts[0]
@@ -116,7 +122,7 @@ extension Engine {
         guard VolumeStore.isValidName(source) else {
             throw StowageError(.invalidArgument, "create \(source): \"\(source)\" includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path")
         }
-        return .init(kind: .volume, name: source, source: volumes.root + "/" + source + "/_data", destination: cleaned,
+        return .init(kind: .volume, name: source, source: storage.volumes.root + "/" + source + "/_data", destination: cleaned,
                      readOnly: readOnly, anonymous: false, bind: text)
     }
 
@@ -125,8 +131,8 @@ extension Engine {
     private func prepareVolumes(_ mounts: [ContainerDocument.Mount], for mounted: MountedLayer, lease: Lease) throws -> [ContainerDocument.Mount] {
         let volumeMounts = mounts.filter { $0.kind == .volume }
         guard !volumeMounts.isEmpty else { return mounts }
-        let rootPath = try driver.get(mounted.mountID)
-        defer { try? driver.put(mounted.mountID) }
+        let rootPath = try storage.driver.get(mounted.mountID)
+        defer { try? storage.driver.put(mounted.mountID) }
         let root = try FileDescriptor.openDirectory(rootPath)
         // As Docker's create: an anonymous volume cannot go over a file of the image.
         for mount in volumeMounts where mount.anonymous {
@@ -137,11 +143,11 @@ extension Engine {
         }
         for mount in volumeMounts {
             try lease.add(.volume(mount.name))
-            if try volumes.volume(mount.name) == nil { try lease.add(.newVolume(mount.name)) }
-            let volume = try volumes.create(mount.name, labels: mount.anonymous ? [Volume.anonymousLabel: ""] : [:],
+            if try storage.volumes.volume(mount.name) == nil { try lease.add(.newVolume(mount.name)) }
+            let volume = try storage.volumes.create(mount.name, labels: mount.anonymous ? [Volume.anonymousLabel: ""] : [:],
                                             stagingSuffix: lease.id)
             guard let source = try? root.openInRoot(String(mount.destination.dropFirst()), O_RDONLY | O_DIRECTORY | O_CLOEXEC) else { continue }
-            try volumes.fill(volume, from: try source.resolvedPath(), stagingSuffix: lease.id)
+            try storage.volumes.fill(volume, from: try source.resolvedPath(), stagingSuffix: lease.id)
         }
         return mounts
     }
@@ -164,25 +170,14 @@ extension Engine {
         return "stowage_" + LayerCacheID.random().rawValue.prefix(12)
     }
 
-    // MARK: - Finding
-
-    /// The container and its read-write layer.
-    func containerLayer(_ text: String) throws -> (ContainerRecord, MountedLayer) {
-        let record = try containers.resolve(text)
-        guard let mounted = try mountedLayers.layer(record.ID) else {
-            throw StowageError(.notFound, "container \(record.ID) has no read-write layer in \(mountedLayers.root)")
-        }
-        return (record, mounted)
-    }
-
     // MARK: - Mount
 
     /// `mount`: mounts the container's root filesystem (once, however many hold it) and
     /// returns its path. It stays mounted after this process ends, until the last `unmount`.
-    public func mountContainer(_ text: String) throws -> String {
-        let (record, mounted) = try containerLayer(text)
-        return try ContainerMountState.update(in: containers.directory(of: record.ID)) { state in
-            let path = try driver.get(mounted.mountID)  // never put: the mount outlives this process
+    public func mount(_ text: String) throws -> String {
+        let (record, mounted) = try storage.containerLayer(text)
+        return try ContainerMountState.update(in: storage.containers.directory(of: record.ID)) { state in
+            let path = try storage.driver.get(mounted.mountID)  // never put: the mount outlives this process
             state.mounts += 1
             state.generation += 1
             return path
@@ -192,13 +187,13 @@ extension Engine {
     /// `unmount`: releases one `mount` (all with `force`); the last release unmounts and
     /// measures the writable layer for `ps -s`. Returns the mounts still held.
     @discardableResult
-    public func unmountContainer(_ text: String, force: Bool = false) throws -> Int {
-        let (record, mounted) = try containerLayer(text)
-        return try ContainerMountState.update(in: containers.directory(of: record.ID)) { state in
+    public func unmount(_ text: String, force: Bool = false) throws -> Int {
+        let (record, mounted) = try storage.containerLayer(text)
+        return try ContainerMountState.update(in: storage.containers.directory(of: record.ID)) { state in
             state.mounts = force ? 0 : max(0, state.mounts - 1)
             if state.mounts == 0 {
-                try driver.unmount(mounted.mountID)
-                state.sizeRw = try driver.diffSize(mounted.mountID, parent: mounted.initID)
+                try storage.driver.unmount(mounted.mountID)
+                state.sizeRw = try storage.driver.diffSize(mounted.mountID, parent: mounted.initID)
                 state.sizeGeneration = state.generation
             }
             return state.mounts
@@ -208,17 +203,17 @@ extension Engine {
     // MARK: - Diff, size, export
 
     /// `diff`: the writable layer's changes against the init layer, sorted by path.
-    public func containerChanges(_ text: String) throws -> [Change] {
-        let (_, mounted) = try containerLayer(text)
-        return try driver.changes(mounted.mountID, parent: mounted.initID)
+    public func changes(_ text: String) throws -> [Change] {
+        let (_, mounted) = try storage.containerLayer(text)
+        return try storage.driver.changes(mounted.mountID, parent: mounted.initID)
     }
 
     /// The writable layer's size: the figure kept since the last unmount while it is still
     /// exact, a fresh measurement otherwise (kept in turn when nothing holds the mount).
     func containerSize(_ record: ContainerRecord, _ mounted: MountedLayer, state: ContainerMountState) throws -> Int64 {
-        let directory = containers.directory(of: record.ID)
+        let directory = storage.containers.directory(of: record.ID)
         if let cached = state.cachedSize { return cached }
-        let size = try driver.diffSize(mounted.mountID, parent: mounted.initID)
+        let size = try storage.driver.diffSize(mounted.mountID, parent: mounted.initID)
         if state.mounts == 0 {
             try? ContainerMountState.update(in: directory) { current in
                 guard current.mounts == 0, current.generation == state.generation else { return }
@@ -230,17 +225,17 @@ extension Engine {
     }
 
     /// `export`: the container's whole root filesystem as one tar.
-    public func exportContainer(_ text: String, to sink: ByteSink) throws {
-        let (_, mounted) = try containerLayer(text)
-        let path = try driver.get(mounted.mountID)
-        defer { try? driver.put(mounted.mountID) }
+    public func export(_ text: String, to sink: ByteSink) throws {
+        let (_, mounted) = try storage.containerLayer(text)
+        let path = try storage.driver.get(mounted.mountID)
+        defer { try? storage.driver.put(mounted.mountID) }
         _ = try DirectoryArchiver.archive(path, to: sink)
     }
 
     // MARK: - Listing
 
     /// `ps -a`: every container, newest first, with sizes when asked for.
-    public func containerSummaries(sizes: Bool) throws -> [ContainerSummary] {
+    public func list(sizes: Bool) throws -> [ContainerSummary] {
         let order = { (record: ContainerRecord) -> (Int64, Int64, String) in
             let time = Timestamp.parseWithNanoseconds(record.Created)
             return (time?.seconds ?? 0, time?.nanoseconds ?? 0, record.ID)
@@ -248,33 +243,23 @@ extension Engine {
         var imageSizes: [ChainID: Int64] = [:]  // containers of one image share its layers
         let imageSize = { (top: ChainID) throws -> Int64 in
             if let known = imageSizes[top] { return known }
-            let size = try self.layers.stack(top).reduce(0) { $0 + $1.size }
+            let size = try storage.layers.stack(top).reduce(0) { $0 + $1.size }
             imageSizes[top] = size
             return size
         }
-        return try containers.all().sorted { order($0) > order($1) }.compactMap { record in
-            try skippingVanished(container: record.ID) { try summary(of: record, sizes: sizes, imageSize: imageSize) }
-        }
-    }
-
-    /// `body`'s result, or nil when it failed because container `id` was removed meanwhile.
-    func skippingVanished<T>(container id: String, _ body: () throws -> T) throws -> T? {
-        do {
-            return try body()
-        } catch {
-            if try containers.record(id) == nil { return nil }
-            throw error
+        return try storage.containers.all().sorted { order($0) > order($1) }.compactMap { record in
+            try storage.skippingVanished(container: record.ID) { try summary(of: record, sizes: sizes, imageSize: imageSize) }
         }
     }
 
     private func summary(of record: ContainerRecord, sizes: Bool, imageSize: (ChainID) throws -> Int64) throws -> ContainerSummary {
-        let state = ContainerMountState.read(in: containers.directory(of: record.ID))
+        let state = ContainerMountState.read(in: storage.containers.directory(of: record.ID))
         var sizeRw: Int64?
         var sizeRootFs: Int64?
         if sizes, let cached = state.cachedSize {
             sizeRw = cached
-            sizeRootFs = try cached + (mountedLayers.parent(of: record.ID).map(imageSize) ?? 0)
-        } else if sizes, let mounted = try mountedLayers.layer(record.ID) {
+            sizeRootFs = try cached + (storage.mountedLayers.parent(of: record.ID).map(imageSize) ?? 0)
+        } else if sizes, let mounted = try storage.mountedLayers.layer(record.ID) {
             let rw = try containerSize(record, mounted, state: state)
             sizeRw = rw
             sizeRootFs = try rw + (mounted.parent.map(imageSize) ?? 0)
@@ -288,7 +273,7 @@ extension Engine {
     private func displayedImage(of record: ContainerRecord) throws -> String {
         guard let id = record.imageID else { return record.Image }
         let given = record.Config.Image ?? ""
-        if !given.isEmpty, (try? resolveImage(given)) == id { return given }
+        if !given.isEmpty, (try? storage.resolveImage(given)) == id { return given }
         return id.shortForm
     }
 
@@ -297,42 +282,54 @@ extension Engine {
     /// `rm`: removes the container's metadata, then its layers; with `removeVolumes`, its
     /// anonymous volumes that no other container uses. A mounted container needs `force`.
     /// A failed or killed removal is finished by recovery (the container is unlisted first).
-    public func removeContainer(_ text: String, force: Bool, removeVolumes: Bool) throws {
-        try mutation { lease in
-            let record = try containers.resolve(text)
-            let state = ContainerMountState.read(in: containers.directory(of: record.ID))
+    public func remove(_ text: String, force: Bool, removeVolumes: Bool) throws {
+        try storage.mutation { lease in
+            let record = try storage.containers.resolve(text)
+            let state = ContainerMountState.read(in: storage.containers.directory(of: record.ID))
             if state.mounts > 0, !force {
                 throw StowageError(.alreadyExists, "cannot remove container \(record.name): its root filesystem is mounted (\(state.mounts) mount\(state.mounts == 1 ? "" : "s")); unmount it first or force the removal")
             }
             try lease.add(.container(record.ID))
-            if let mounted = try mountedLayers.layer(record.ID) {
+            if let mounted = try storage.mountedLayers.layer(record.ID) {
                 // Named before `mount-id` goes, so that recovery finds them without it.
                 for cacheID in [mounted.mountID] + (mounted.initID.map { [$0] } ?? []) { try lease.add(.cache(cacheID)) }
             }
-            try graph.withExclusive { try containers.unlist(record.ID) }
+            try storage.graph.withExclusive { try storage.containers.unlist(record.ID) }
             CrashPoint.containerUnlisted.reached()
-            try mountedLayers.removeRemains(of: record.ID)
-            try containers.removeDirectory(record.ID)
+            try storage.mountedLayers.removeRemains(of: record.ID)
+            try storage.containers.removeDirectory(record.ID)
             guard removeVolumes else { return }
-            let doomed = try graph.withExclusive { () throws -> [String] in
-                let users = try volumeUsers()
-                let inFlight = try leases.liveEntries(excluding: [lease.id])
+            let doomed = try storage.graph.withExclusive { () throws -> [String] in
+                let users = try storage.volumeUsers()
+                let inFlight = try storage.leases.liveEntries(excluding: [lease.id])
                 var doomed: [String] = []
                 for name in record.volumeNames where users[name] == nil && !inFlight.contains(LeaseEntry.volume(name).description) {
-                    guard let volume = try volumes.volume(name), volume.isAnonymous else { continue }
+                    guard let volume = try storage.volumes.volume(name), volume.isAnonymous else { continue }
                     try lease.add(.volume(name))
                     doomed.append(name)
                 }
                 return doomed
             }
-            for name in doomed { try volumes.remove(name, stagingSuffix: lease.id) }
+            for name in doomed { try storage.volumes.remove(name, stagingSuffix: lease.id) }
         }
     }
 
-    /// IDs of the containers using the image.
-    public func containers(using image: ImageID) throws -> [ContainerRecord] {
-        try containers.all().filter { $0.imageID == image }
+
+    /// `container prune`: removes every container whose root filesystem is not mounted.
+    /// Returns their IDs and the bytes of their writable layers.
+    public func prune() throws -> (ids: [String], reclaimed: Int64) {
+        var ids: [String] = []
+        var reclaimed: Int64 = 0
+        for summary in try list(sizes: true) where !summary.isMounted {
+            try remove(summary.record.ID, force: false, removeVolumes: false)
+            ids.append(summary.record.ID)
+            reclaimed += summary.sizeRw ?? 0
+        }
+        return (ids, reclaimed)
     }
+
+    /// The containers made from the image.
+    public func using(_ image: ImageID) throws -> [ContainerRecord] { try storage.containersUsing(image) }
 }
 
 /// Docker's `merge` of a new container's config with its image's.

@@ -28,39 +28,39 @@ public struct CommitRequest: Sendable {
     }
 }
 
-extension Engine {
+extension ContainerService {
     /// The diff_id of an empty layer (a tar of only its end blocks): a commit that changed
     /// nothing adds a history step marked `empty_layer` instead of a layer.
     static let emptyLayerDiffID = "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef"
 
     /// `commit`: the writable layer's diff becomes a layer on the container's image, with a
     /// config that records it (Docker's `NewChildImage`). Returns the new image's ID.
-    public func commitContainer(_ request: CommitRequest) throws -> ImageID {
+    public func commit(_ request: CommitRequest) throws -> ImageID {
         let reference = try request.reference.map { try Reference(parsing: $0).withDefaultTag() }
-        let (record, mounted) = try containerLayer(request.container)
+        let (record, mounted) = try storage.containerLayer(request.container)
         guard let parentID = record.imageID else {
             throw StowageError(.invalidArchive, "container \(record.ID) names no image")
         }
         let config = try CommitConfigChanges.apply(request.changes, to: record.Config.inspectJSON)
-        return try mutation { lease in
-            let parentConfig = try graph.withExclusive { () throws -> ImageConfig in
-                let parentConfig = try images.config(parentID)
+        return try storage.mutation { lease in
+            let parentConfig = try storage.graph.withExclusive { () throws -> ImageConfig in
+                let parentConfig = try storage.images.config(parentID)
                 try lease.add(.image(parentID))
                 if let parent = mounted.parent {
-                    _ = try layers.requireLayer(parent)
+                    _ = try storage.layers.requireLayer(parent)
                     try lease.add(.layer(parent))
                 }
                 return parentConfig
             }
             // The diff goes through a file: the layer store reads a stream, the driver writes one.
-            let staging = configuration.dataRoot + "/tmp/commit-" + lease.id
+            let staging = storage.configuration.dataRoot + "/tmp/commit-" + lease.id
             let file = try FileDescriptor.open(staging, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode: 0o600)
             defer { unlink(staging) }
-            let result = try driver.diff(mounted.mountID, parent: mounted.initID, to: FileSink(file))
+            let result = try storage.driver.diff(mounted.mountID, parent: mounted.initID, to: FileSink(file))
             let isEmpty = result.diffID.description == Self.emptyLayerDiffID
             var diffIDs = parentConfig.rootFS.diffIDs
             if !isEmpty {
-                let layer = try layers.register(FileSource(path: staging), parent: mounted.parent, expectedDiffID: result.diffID,
+                let layer = try storage.layers.register(FileSource(path: staging), parent: mounted.parent, expectedDiffID: result.diffID,
                                                 lease: lease).layer
                 diffIDs.append(layer.diffID)
             }
@@ -72,14 +72,14 @@ extension Engine {
             let bytes = Array(childConfig(parent: parentConfig, config: config, containerConfig: record.Config.inspectJSON,
                                           container: record.ID, created: created, author: request.author,
                                           comment: request.message, diffIDs: diffIDs, step: step).utf8)
-            return try graph.withExclusive {
+            return try storage.graph.withExclusive {
                 let id = ImageID(Digest.of(bytes))
                 try lease.add(.newImage(id))
-                try images.put(bytes)
-                try images.setParent(parentID, of: id)
+                try storage.images.put(bytes)
+                try storage.images.setParent(parentID, of: id)
                 if let reference {
-                    try references.add(reference, image: id)
-                    try images.setLastUpdated(id)
+                    try storage.references.add(reference, image: id)
+                    try storage.images.setLastUpdated(id)
                 }
                 return id
             }

@@ -1,0 +1,57 @@
+import StowageCore
+import StowageImages
+import StowageLayers
+
+/// One row of `system df`.
+public struct DiskUsageRow: Sendable {
+    public let type: String
+    public let total: Int
+    public let active: Int
+    public let size: Int64
+    public let reclaimable: Int64
+}
+
+extension Engine {
+    /// `system df`: images (their unique layers), containers (writable layers) and volumes,
+    /// with what removing the unused ones would free, counted as Docker counts them.
+    public func diskUsage() throws -> [DiskUsageRow] {
+        let summaries = try containers.list(sizes: true)
+        let usedImages = Set(summaries.compactMap(\.record.imageID))
+        let listedIDs = try storage.images.ids()
+        var layerUsers: [ChainID: Int] = [:]
+        var stacks: [ImageID: [LayerRecord]] = [:]
+        for id in listedIDs {
+            guard let stack = try storage.skippingVanished(id, { try storage.layerStack(of: id) }) else { continue }
+            stacks[id] = stack
+            for layer in stack { layerUsers[layer.chainID, default: 0] += 1 }
+        }
+        let imageIDs = listedIDs.filter { stacks[$0] != nil }
+        let allLayers = try storage.layers.chainIDs().compactMap { try? storage.layers.layer($0) }
+        let layersSize = allLayers.reduce(0) { $0 + $1.size }
+        // Docker: what active images hold alone is not reclaimable.
+        var held: Int64 = 0
+        for id in imageIDs where usedImages.contains(id) {
+            held += stacks[id]!.filter { layerUsers[$0.chainID, default: 0] <= 1 }.reduce(0) { $0 + $1.size }
+        }
+        let containerSize = summaries.reduce(0) { $0 + ($1.sizeRw ?? 0) }
+        let containerReclaimable = summaries.filter { !$0.isMounted }.reduce(0) { $0 + ($1.sizeRw ?? 0) }
+        let users = try volumes.users()
+        var volumeSize: Int64 = 0
+        var volumeReclaimable: Int64 = 0
+        let allVolumes = try storage.volumes.all()
+        for volume in allVolumes {
+            let size = try storage.volumes.size(of: volume)
+            volumeSize += size
+            if users[volume.name] == nil { volumeReclaimable += size }
+        }
+        return [
+            DiskUsageRow(type: "Images", total: imageIDs.count, active: imageIDs.filter { usedImages.contains($0) }.count,
+                         size: layersSize, reclaimable: layersSize - held),
+            DiskUsageRow(type: "Containers", total: summaries.count, active: summaries.filter(\.isMounted).count,
+                         size: containerSize, reclaimable: containerReclaimable),
+            DiskUsageRow(type: "Local Volumes", total: allVolumes.count, active: allVolumes.filter { users[$0.name] != nil }.count,
+                         size: volumeSize, reclaimable: volumeReclaimable),
+            DiskUsageRow(type: "Build Cache", total: 0, active: 0, size: 0, reclaimable: 0),
+        ]
+    }
+}
