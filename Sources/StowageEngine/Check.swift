@@ -118,7 +118,11 @@ extension StorageGraph {
         let inFlightContainers = Set(liveEntries.compactMap { if case .container(let id) = $0 { id } else { nil } })
         for id in try containers.unlistedIDs() where !inFlightContainers.contains(id) {
             findings.append(Finding(.leftover, "container directory \(containers.directory(of: id)) has no config.v2.json",
-                                    repair: .run { try self.mountedLayers.removeRemains(of: id); try self.containers.removeDirectory(id) }))
+                                    repair: .run { try self.mountedLayers.removeRemains(of: id); try self.containers.removeDirectory(id); self.containerIndex.invalidate() }))
+        }
+        for id in try containerIndex.disagreements() where !inFlightContainers.contains(id) {
+            findings.append(Finding(.corrupt, "container index (\(containerIndex.path)) disagrees with containers/ about container \(id)",
+                                    repair: .run { self.containerIndex.invalidate() }))
         }
         for name in try FileDescriptor.openDirectory(mountedLayers.root).childNames() where !inFlightContainers.contains(name) {
             guard let mounted = try? mountedLayers.layer(name) else {

@@ -41,7 +41,8 @@ extension ContainerService {
         guard let parentID = record.imageID else {
             throw StowageError(.invalidArchive, "container \(record.ID) names no image")
         }
-        let config = try CommitConfigChanges.apply(request.changes, to: record.Config.inspectJSON)
+        let containerConfig = try storage.containers.config(of: record.ID)
+        let config = try CommitConfigChanges.apply(request.changes, to: containerConfig.inspectJSON)
         return try storage.mutation { lease in
             let parentConfig = try storage.graph.withExclusive { () throws -> ImageConfig in
                 let parentConfig = try storage.images.config(parentID)
@@ -67,9 +68,9 @@ extension ContainerService {
             CrashPoint.commitLayerRegistered.reached()
             let now = Timestamp.now()
             let created = Timestamp.formatRFC3339Nano(seconds: now.seconds, nanoseconds: now.nanoseconds)
-            let step = ChildHistory(created: created, author: request.author, createdBy: (record.Config.Cmd ?? []).joined(separator: " "),
+            let step = ChildHistory(created: created, author: request.author, createdBy: (containerConfig.Cmd ?? []).joined(separator: " "),
                                     comment: request.message, emptyLayer: isEmpty)
-            let bytes = Array(childConfig(parent: parentConfig, config: config, containerConfig: record.Config.inspectJSON,
+            let bytes = Array(childConfig(parent: parentConfig, config: config, containerConfig: containerConfig.inspectJSON,
                                           container: record.ID, created: created, author: request.author,
                                           comment: request.message, diffIDs: diffIDs, step: step).utf8)
             return try storage.graph.withExclusive {

@@ -35,9 +35,10 @@ public struct ContainerSummary: Sendable {
     public let record: ContainerRecord
     /// The image as given at create, or its short ID once that name points elsewhere.
     public let imageName: String
-    /// Whether something holds its root filesystem mounted (`stowage mount`).
-    public let isMounted: Bool
-    public let mountCount: Int
+    /// Whether something holds its root filesystem mounted (`stowage mount`); nil unless
+    /// sizes were asked for.
+    public let isMounted: Bool?
+    public let mountCount: Int?
     /// Bytes of the writable layer (when sizes were asked for).
     public let sizeRw: Int64?
     /// `sizeRw` plus the image's layers.
@@ -73,7 +74,7 @@ extension ContainerService {
                 }
                 return (imageID, imageConfig, top)
             }
-            if let name = request.name { try checkNameIsFree(name, among: try storage.containers.all()) }  // fail early; checked again below
+            if let name = request.name { try checkNameIsFree(name, among: try storage.listedContainers()) }  // fail early; checked again below
             let id = LayerCacheID.random().rawValue
             let config = try ContainerConfigMerge.merge(command: request.command, labels: request.labels,
                                                        anonymousVolumes: mounts.filter { $0.anonymous }.map(\.destination),
@@ -84,11 +85,13 @@ extension ContainerService {
             let finalMounts = try prepareVolumes(mounts, for: mounted, lease: lease)
             CrashPoint.containerLayersRecorded.reached()
             try storage.graph.withExclusive {
-                let existing = try storage.containers.all()
-                let name = request.name ?? generateName(avoiding: Set(existing.map(\.name)))
-                try checkNameIsFree(name, among: existing)
-                try storage.containers.write(ContainerDocument(id: id, name: name, created: Timestamp.now(), image: imageID,
-                                                       config: config, mounts: finalMounts, driver: storage.driver.name))
+                try storage.containerIndex.change(affecting: [id]) { listed in
+                    let existing = Array(listed.values)
+                    let name = request.name ?? generateName(avoiding: Set(existing.map(\.name)))
+                    try checkNameIsFree(name, among: existing)
+                    try storage.containers.write(ContainerDocument(id: id, name: name, created: Timestamp.now(), image: imageID,
+                                                                   config: config, mounts: finalMounts, driver: storage.driver.name))
+                }
             }
             _ = try ContainerMountState.update(in: storage.containers.directory(of: id)) { state in
                 state.sizeRw = 0
@@ -247,24 +250,35 @@ extension ContainerService {
             imageSizes[top] = size
             return size
         }
-        return try storage.containers.all().sorted { order($0) > order($1) }.compactMap { record in
-            try storage.skippingVanished(container: record.ID) { try summary(of: record, sizes: sizes, imageSize: imageSize) }
+        var displayedImages: [String: String] = [:]  // the IMAGE column, once per name given
+        return try storage.listedContainers().sorted { order($0) > order($1) }.compactMap { record in
+            try storage.skippingVanished(container: record.ID) {
+                let key = record.Image + " " + (record.Config.Image ?? "")
+                let imageName = try displayedImages[key] ?? displayedImage(of: record)
+                displayedImages[key] = imageName
+                return try summary(of: record, imageName: imageName, sizes: sizes, imageSize: imageSize)
+            }
         }
     }
 
-    private func summary(of record: ContainerRecord, sizes: Bool, imageSize: (ChainID) throws -> Int64) throws -> ContainerSummary {
+    /// One row; the mount state and sizes are read only with `sizes` (a file per container).
+    private func summary(of record: ContainerRecord, imageName: String, sizes: Bool,
+                         imageSize: (ChainID) throws -> Int64) throws -> ContainerSummary {
+        guard sizes else {
+            return ContainerSummary(record: record, imageName: imageName, isMounted: nil, mountCount: nil, sizeRw: nil, sizeRootFs: nil)
+        }
         let state = ContainerMountState.read(in: storage.containers.directory(of: record.ID))
         var sizeRw: Int64?
         var sizeRootFs: Int64?
-        if sizes, let cached = state.cachedSize {
+        if let cached = state.cachedSize {
             sizeRw = cached
             sizeRootFs = try cached + (storage.mountedLayers.parent(of: record.ID).map(imageSize) ?? 0)
-        } else if sizes, let mounted = try storage.mountedLayers.layer(record.ID) {
+        } else if let mounted = try storage.mountedLayers.layer(record.ID) {
             let rw = try containerSize(record, mounted, state: state)
             sizeRw = rw
             sizeRootFs = try rw + (mounted.parent.map(imageSize) ?? 0)
         }
-        return ContainerSummary(record: record, imageName: try displayedImage(of: record), isMounted: state.mounts > 0,
+        return ContainerSummary(record: record, imageName: imageName, isMounted: state.mounts > 0,
                                 mountCount: state.mounts, sizeRw: sizeRw, sizeRootFs: sizeRootFs)
     }
 
@@ -284,7 +298,7 @@ extension ContainerService {
     /// A failed or killed removal is finished by recovery (the container is unlisted first).
     public func remove(_ text: String, force: Bool, removeVolumes: Bool) throws {
         try storage.mutation { lease in
-            let record = try storage.containers.resolve(text)
+            let record = try storage.resolveContainer(text)
             let state = ContainerMountState.read(in: storage.containers.directory(of: record.ID))
             if state.mounts > 0, !force {
                 throw StowageError(.alreadyExists, "cannot remove container \(record.name): its root filesystem is mounted (\(state.mounts) mount\(state.mounts == 1 ? "" : "s")); unmount it first or force the removal")
@@ -294,10 +308,14 @@ extension ContainerService {
                 // Named before `mount-id` goes, so that recovery finds them without it.
                 for cacheID in [mounted.mountID] + (mounted.initID.map { [$0] } ?? []) { try lease.add(.cache(cacheID)) }
             }
-            try storage.graph.withExclusive { try storage.containers.unlist(record.ID) }
+            try storage.graph.withExclusive {
+                try storage.containerIndex.change(affecting: [record.ID]) { _ in
+                    try storage.containers.unlist(record.ID, stagingSuffix: lease.id)
+                }
+            }
             CrashPoint.containerUnlisted.reached()
             try storage.mountedLayers.removeRemains(of: record.ID)
-            try storage.containers.removeDirectory(record.ID)
+            try storage.containers.removeUnlisted(record.ID, stagingSuffix: lease.id)
             guard removeVolumes else { return }
             let doomed = try storage.graph.withExclusive { () throws -> [String] in
                 let users = try storage.volumeUsers()
@@ -320,7 +338,7 @@ extension ContainerService {
     public func prune() throws -> (ids: [String], reclaimed: Int64) {
         var ids: [String] = []
         var reclaimed: Int64 = 0
-        for summary in try list(sizes: true) where !summary.isMounted {
+        for summary in try list(sizes: true) where summary.isMounted != true {
             try remove(summary.record.ID, force: false, removeVolumes: false)
             ids.append(summary.record.ID)
             reclaimed += summary.sizeRw ?? 0

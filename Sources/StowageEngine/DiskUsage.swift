@@ -17,24 +17,28 @@ extension Engine {
     public func diskUsage() throws -> [DiskUsageRow] {
         let summaries = try containers.list(sizes: true)
         let usedImages = Set(summaries.compactMap(\.record.imageID))
-        let listedIDs = try storage.images.ids()
+        let entries = try storage.imageIndex.entries()
         var layerUsers: [ChainID: Int] = [:]
-        var stacks: [ImageID: [LayerRecord]] = [:]
-        for id in listedIDs {
-            guard let stack = try storage.skippingVanished(id, { try storage.layerStack(of: id) }) else { continue }
-            stacks[id] = stack
-            for layer in stack { layerUsers[layer.chainID, default: 0] += 1 }
+        var layerSizes: [ChainID: Int64] = [:]
+        for entry in entries.values {
+            for layer in entry.layers {
+                layerUsers[layer.chainID, default: 0] += 1
+                layerSizes[layer.chainID] = layer.size
+            }
         }
-        let imageIDs = listedIDs.filter { stacks[$0] != nil }
-        let allLayers = try storage.layers.chainIDs().compactMap { try? storage.layers.layer($0) }
-        let layersSize = allLayers.reduce(0) { $0 + $1.size }
+        let imageIDs = Array(entries.keys)
+        // Layers no image holds (a load or commit in flight, or left for check): read directly.
+        for chainID in try storage.layers.chainIDs() where layerSizes[chainID] == nil {
+            if let layer = try? storage.layers.layer(chainID) { layerSizes[chainID] = layer.size }
+        }
+        let layersSize = layerSizes.values.reduce(0, +)
         // Docker: what active images hold alone is not reclaimable.
         var held: Int64 = 0
         for id in imageIDs where usedImages.contains(id) {
-            held += stacks[id]!.filter { layerUsers[$0.chainID, default: 0] <= 1 }.reduce(0) { $0 + $1.size }
+            held += entries[id]!.layers.filter { layerUsers[$0.chainID, default: 0] <= 1 }.reduce(0) { $0 + $1.size }
         }
         let containerSize = summaries.reduce(0) { $0 + ($1.sizeRw ?? 0) }
-        let containerReclaimable = summaries.filter { !$0.isMounted }.reduce(0) { $0 + ($1.sizeRw ?? 0) }
+        let containerReclaimable = summaries.filter { $0.isMounted != true }.reduce(0) { $0 + ($1.sizeRw ?? 0) }
         let users = try volumes.users()
         var volumeSize: Int64 = 0
         var volumeReclaimable: Int64 = 0
@@ -47,7 +51,7 @@ extension Engine {
         return [
             DiskUsageRow(type: "Images", total: imageIDs.count, active: imageIDs.filter { usedImages.contains($0) }.count,
                          size: layersSize, reclaimable: layersSize - held),
-            DiskUsageRow(type: "Containers", total: summaries.count, active: summaries.filter(\.isMounted).count,
+            DiskUsageRow(type: "Containers", total: summaries.count, active: summaries.filter { $0.isMounted == true }.count,
                          size: containerSize, reclaimable: containerReclaimable),
             DiskUsageRow(type: "Local Volumes", total: allVolumes.count, active: allVolumes.filter { users[$0.name] != nil }.count,
                          size: volumeSize, reclaimable: volumeReclaimable),

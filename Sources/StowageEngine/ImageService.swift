@@ -57,15 +57,13 @@ extension ImageService {
     /// An image removed by another change while it is being read is left out.
     public func list() throws -> [ImageSummary] {
         let all = try storage.references.all()
-        let ids = try storage.images.ids()
-        let parents = Set(ids.compactMap { try? storage.images.parent(of: $0) })
-        return try ids.compactMap { id in
-            try storage.skippingVanished(id) {
-                let config = try storage.images.config(id)
-                let size = try storage.layerStack(for: config).reduce(0) { $0 + $1.size }
-                return ImageSummary(id: id, references: all.filter { $0.image == id }.map(\.reference),
-                                    created: config.createdSeconds ?? 0, size: size, hasChildren: parents.contains(id))
-            }
+        var referencesByImage: [ImageID: [Reference]] = [:]
+        for entry in all { referencesByImage[entry.image, default: []].append(entry.reference) }
+        let entries = try storage.imageIndex.entries()
+        let parents = Set(entries.keys.compactMap { try? storage.images.parent(of: $0) })
+        return entries.map { id, entry in
+            ImageSummary(id: id, references: referencesByImage[id] ?? [], created: entry.created, size: entry.size,
+                         hasChildren: parents.contains(id))
         }.sorted { ($0.created, $0.id.digest.hex) > ($1.created, $1.id.digest.hex) }
     }
 
@@ -243,7 +241,7 @@ extension ImageService {
     private func pruneImagesNow(all: Bool, lease: Lease) throws -> (lines: [String], removals: [LayerRecord]) {
         var lines: [String] = []
         var removals: [LayerRecord] = []
-        var kept = Set(try storage.containers.all().compactMap(\.imageID))
+        var kept = Set(try storage.listedContainers().compactMap(\.imageID))
         kept.formUnion(try storage.imagesInUseByChanges(excludingLeases: [lease.id]))
         while true {
             var removedAny = false

@@ -40,7 +40,7 @@ extension StorageGraph {
             if try containers.record(id) == nil {
                 // Half made or half removed: gone, as a completed removal leaves it.
                 try mountedLayers.removeRemains(of: id)
-                try containers.removeDirectory(id)
+                try containerIndex.change(affecting: [id]) { _ in try containers.removeDirectory(id) }
             } else {
                 StagedFile.removeAbandoned(in: containers.directory(of: id))
                 StagedFile.removeAbandoned(in: mountedLayers.path(of: id))
@@ -139,10 +139,7 @@ extension StorageGraph {
     /// container, and the layers of changes in flight. (Their parents are held by them.)
     private func chainIDsInUse(excludingLeases excluded: Set<String>) throws -> Set<ChainID> {
         var used = Set<ChainID>()
-        for id in try images.ids() {
-            guard let config = try? images.config(id) else { continue }  // removed meanwhile
-            used.formUnion(ChainID.chain(of: config.rootFS.diffIDs))
-        }
+        for entry in try imageIndex.entries().values { used.formUnion(entry.layers.map(\.chainID)) }
         for mounted in try mountedLayers.all() {
             if let parent = mounted.parent { used.insert(parent) }
         }
@@ -178,6 +175,7 @@ extension StorageGraph {
         // Containers half made or half removed go first, then the read-write layers no
         // listed container owns; the layers they stand on stay with those that remain.
         for id in try containers.unlistedIDs() { try containers.removeDirectory(id) }
+        containerIndex.invalidate()
         let listed = Set(try containers.all().map(\.ID))
         let mounted = try mountedLayers.sweep(keeping: { listed.contains($0) }).kept
         var referenced = Set(try images.ids().flatMap { id -> [ChainID] in

@@ -31,6 +31,10 @@ final class StorageGraph: Sendable {
     let mountedLayers: MountedLayerStore
     /// `<root>/containers`.
     let containers: ContainerStore
+    /// What listings need of every image, derived from `images` and `layers`.
+    let imageIndex: ImageIndex
+    /// What listings and lookups need of every container, derived from `containers`.
+    let containerIndex: ContainerIndex
     /// `<root>/volumes`.
     let volumes: VolumeStore
     /// `<root>/image/<driver>`.
@@ -67,7 +71,9 @@ final class StorageGraph: Sendable {
         images = try ImageStore(root: metadataRoot + "/imagedb")
         references = try ReferenceStore(path: metadataRoot + "/repositories.json")
         mountedLayers = try MountedLayerStore(layers: layers)
-        containers = try ContainerStore(root: root + "/containers")
+        containers = try ContainerStore(root: root + "/containers", temporaryDirectory: root + "/tmp")
+        containerIndex = try ContainerIndex(dataRoot: root, store: containers)
+        imageIndex = try ImageIndex(dataRoot: root, driverName: driver.name, images: images, layers: layers)
         volumes = try VolumeStore(root: root + "/volumes")
 
         if exclusive {
@@ -113,14 +119,7 @@ final class StorageGraph: Sendable {
 
     /// Whether a Docker daemon runs on this root: dockerd keeps `<root>/volumes/metadata.db`
     /// locked (bbolt's flock) while it runs.
-    var dockerRuns: Bool {
-        guard let file = try? FileDescriptor.open(configuration.dataRoot + "/volumes/metadata.db", O_RDONLY) else { return false }
-        if flock(file.rawValue, LOCK_SH | LOCK_NB) == 0 {
-            flock(file.rawValue, LOCK_UN)
-            return false
-        }
-        return errno == EWOULDBLOCK
-    }
+    var dockerRuns: Bool { DockerDaemon.holds(configuration.dataRoot + "/volumes/metadata.db") }
 
     private func refuseIfDockerRuns() throws {
         guard dockerRuns else { return }
@@ -179,9 +178,28 @@ final class StorageGraph: Sendable {
         }
     }
 
+    /// Every listed container (from the container index).
+    func listedContainers() throws -> [ContainerRecord] {
+        Array(try containerIndex.records(graph: graph).values)
+    }
+
+    /// The container `text` names: its ID, its name (`/` optional), or a unique ID prefix.
+    func resolveContainer(_ text: String) throws -> ContainerRecord {
+        let records = try containerIndex.records(graph: graph)
+        if let record = records[text] { return record }
+        let name = text.hasPrefix("/") ? String(text.dropFirst()) : text
+        if let record = records.values.first(where: { $0.name == name }) { return record }
+        let matches = text.isEmpty ? [] : records.values.filter { $0.ID.hasPrefix(text) }
+        if matches.count == 1 { return matches[0] }
+        if matches.count > 1 {
+            throw StowageError(.invalidArgument, "multiple IDs found with provided prefix: \(text)")
+        }
+        throw StowageError(.notFound, "No such container: \(text)")
+    }
+
     /// The container and its read-write layer.
     func containerLayer(_ text: String) throws -> (ContainerRecord, MountedLayer) {
-        let record = try containers.resolve(text)
+        let record = try resolveContainer(text)
         guard let mounted = try mountedLayers.layer(record.ID) else {
             throw StowageError(.notFound, "container \(record.ID) has no read-write layer in \(mountedLayers.root)")
         }
@@ -190,13 +208,13 @@ final class StorageGraph: Sendable {
 
     /// The containers made from the image.
     func containersUsing(_ image: ImageID) throws -> [ContainerRecord] {
-        try containers.all().filter { $0.imageID == image }
+        try listedContainers().filter { $0.imageID == image }
     }
 
     /// Names of the volumes some container mounts, with those containers' IDs.
     func volumeUsers() throws -> [String: [String]] {
         var users: [String: [String]] = [:]
-        for record in try containers.all().sorted(by: { $0.ID < $1.ID }) {
+        for record in try listedContainers().sorted(by: { $0.ID < $1.ID }) {
             for name in record.volumeNames { users[name, default: []].append(record.ID) }
         }
         return users

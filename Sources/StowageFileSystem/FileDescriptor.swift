@@ -135,6 +135,8 @@ public struct FileStatus: Sendable, Equatable {
     public let modificationNanoseconds: Int64
     public let accessSeconds: Int64
     public let accessNanoseconds: Int64
+    public let changeSeconds: Int64
+    public let changeNanoseconds: Int64
 
     init(_ st: stat) {
         mode = st.st_mode
@@ -149,6 +151,8 @@ public struct FileStatus: Sendable, Equatable {
         modificationNanoseconds = Int64(st.st_mtim.tv_nsec)
         accessSeconds = Int64(st.st_atim.tv_sec)
         accessNanoseconds = Int64(st.st_atim.tv_nsec)
+        changeSeconds = Int64(st.st_ctim.tv_sec)
+        changeNanoseconds = Int64(st.st_ctim.tv_nsec)
     }
 
     public var type: UInt32 { mode & UInt32(S_IFMT) }
@@ -174,10 +178,35 @@ extension FileDescriptor {
 }
 
 extension FileDescriptor {
+    /// The status of what is at `path` (not following a final symlink), or nil when nothing is.
+    public static func status(at path: String) -> FileStatus? {
+        var st = stat()
+        return lstat(path, &st) == 0 ? FileStatus(st) : nil
+    }
+
     /// Whether anything (even a dangling symlink) is at `path`.
     public static func exists(_ path: String) -> Bool {
         var st = stat()
         return lstat(path, &st) == 0
+    }
+
+    /// A file's bytes (at most `limit`), or nil when it is missing or cannot be read.
+    public static func readBytes(_ path: String, limit: Int = 1 << 30) -> [UInt8]? {
+        guard let file = try? FileDescriptor.open(path, O_RDONLY | O_CLOEXEC) else { return nil }
+        let expected = (try? file.status().size).map { Int($0) } ?? 0
+        var bytes = [UInt8](repeating: 0, count: min(max(expected, 0) + 1, limit + 1))
+        var filled = 0
+        while true {
+            if filled == bytes.count {
+                guard bytes.count <= limit else { return nil }  // longer than `limit`
+                bytes += [UInt8](repeating: 0, count: min(bytes.count, limit + 1 - bytes.count))
+            }
+            let start = filled
+            guard let got = try? bytes.withUnsafeMutableBytes({ try file.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[start...])) }) else { return nil }
+            if got == 0 { break }
+            filled += got
+        }
+        return Array(bytes[0..<filled])
     }
 
     /// A small text file's contents without surrounding whitespace, or nil if it cannot be read.

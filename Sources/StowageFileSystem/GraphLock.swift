@@ -24,4 +24,12 @@ public struct GraphLock: Sendable {
         defer { lock.unlock() }
         return try body()
     }
+
+    /// Runs `body` holding the lock if no one holds it now; nil (and `body` not run) otherwise.
+    public func withExclusiveIfFree<T>(_ body: () throws -> T) throws -> T? {
+        let lock = try FileLock(path: path)
+        guard try lock.tryLock(exclusive: true) else { return nil }
+        defer { lock.unlock() }
+        return try body()
+    }
 }

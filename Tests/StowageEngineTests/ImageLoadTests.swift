@@ -32,11 +32,13 @@ final class DataRoot {
         return result.output
     }
 
-    /// Every path under the root with its type and size, for before/after comparisons.
+    /// Every path under the root with its type and size, for before/after comparisons; the
+    /// indexes (`.stowage/*.index`, caches any command may write) are left out.
     func listing() throws -> [String] {
         guard let enumerator = FileManager.default.enumerator(atPath: path) else { return [] }
         var lines: [String] = []
         while let relative = enumerator.nextObject() as? String {
+            if relative.hasPrefix(".stowage/"), relative.hasSuffix(".index") { continue }
             var st = stat()
             lstat(path + "/" + relative, &st)
             let isRegular = st.st_mode & S_IFMT == S_IFREG

@@ -6,8 +6,8 @@ import Foundation
 import StowageCore
 import StowageImages
 
-/// A container as its `containers/<id>/config.v2.json` describes it: the parts storage
-/// needs, read from files Stowage or Docker wrote.
+/// A container as its `containers/<id>/config.v2.json` describes it: the parts storage and
+/// listings need, read from files Stowage or Docker wrote, or from the container index.
 public struct ContainerRecord: Decodable, Sendable {
     public struct RunState: Decodable, Sendable {
         public let Running: Bool?
@@ -31,6 +31,14 @@ public struct ContainerRecord: Decodable, Sendable {
         public let `Type`: String?
     }
 
+    /// The parts of the container's `Config` a listing shows; `ContainerStore.config(of:)`
+    /// reads the whole of it.
+    public struct ListedConfig: Decodable, Sendable {
+        /// The image as given at create.
+        public let Image: String?
+        public let Labels: [String: String]?
+    }
+
     public let ID: String
     /// With Docker's leading slash: `/web`.
     public let Name: String
@@ -38,7 +46,7 @@ public struct ContainerRecord: Decodable, Sendable {
     public let Image: String
     public let Path: String?
     public let Args: [String]?
-    public let Config: ContainerConfig
+    public let Config: ListedConfig
     public let State: RunState?
     public let MountPoints: [String: MountPoint]?
     public let Driver: String?

@@ -1,9 +1,15 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import StowageArchive
 import StowageCore
 import StowageFileSystem
+import StowageImages
 
 /// Docker's container directory (`<root>/containers/<id>/`): each container's
 /// `config.v2.json` and `hostconfig.json`. A directory without `config.v2.json` is a
@@ -11,9 +17,12 @@ import StowageFileSystem
 public final class ContainerStore: Sendable {
     /// `<root>/containers`.
     public let root: String
+    /// `<root>/tmp`: where removed containers' files go before they are deleted.
+    let temporaryDirectory: String
 
-    public init(root: String) throws {
+    public init(root: String, temporaryDirectory: String) throws {
         self.root = root
+        self.temporaryDirectory = temporaryDirectory
         try FileDescriptor.ensureDirectory(root, mode: 0o710)
     }
 
@@ -31,25 +40,18 @@ public final class ContainerStore: Sendable {
         return try ContainerRecord(bytes: Array(text.utf8), path: path)
     }
 
-    /// The container `text` names: its ID, a unique ID prefix, or its name (`/` optional).
-    public func resolve(_ text: String) throws -> ContainerRecord {
-        if text.utf8.count == 64, !text.contains("/"), let record = try record(text), record.ID == text { return record }
-        let ids = try FileDescriptor.openDirectory(root).childNames()
-        // A container named `name` has `"Name":"/name"` in its file: only such files are decoded.
-        let name = text.hasPrefix("/") ? String(text.dropFirst()) : text
-        let nameField = "\"Name\":\"/\(name)\""
-        for id in ids {
-            let path = directory(of: id) + "/config.v2.json"
-            guard let config = FileDescriptor.readText(path, limit: 16 << 20), config.contains(nameField) else { continue }
-            let record = try ContainerRecord(bytes: Array(config.utf8), path: path)
-            if record.name == name { return record }
+    /// The container's whole `Config` (what `commit` records), read from its `config.v2.json`.
+    func config(of id: String) throws -> ContainerConfig {
+        struct File: Decodable { let Config: ContainerConfig }
+        let path = directory(of: id) + "/config.v2.json"
+        guard let text = FileDescriptor.readText(path, limit: 16 << 20) else {
+            throw StowageError(.notFound, "No such container: \(id)")
         }
-        let matches = text.isEmpty ? [] : try ids.filter { $0.hasPrefix(text) }.compactMap { try record($0) }
-        if matches.count == 1 { return matches[0] }
-        if matches.count > 1 {
-            throw StowageError(.invalidArgument, "multiple IDs found with provided prefix: \(text)")
+        do {
+            return try JSONDecoder().decode(File.self, from: Data(text.utf8)).Config
+        } catch {
+            throw StowageError(.invalidArchive, "container config \(path) is not valid: \(error)")
         }
-        throw StowageError(.notFound, "No such container: \(text)")
     }
 
     /// Writes a new container's files; `config.v2.json` last, so that it appears complete.
@@ -62,14 +64,29 @@ public final class ContainerStore: Sendable {
         try StagedFile.write(Array(document.configJSON.utf8), to: directory + "/config.v2.json", mode: 0o600)
     }
 
-    /// Takes the container out of every listing: the first step of removing it.
-    func unlist(_ id: String) throws {
-        let path = directory(of: id) + "/config.v2.json"
-        if unlink(path) != 0, errno != ENOENT { throw SystemError("unlink", path: path, errno: errno) }
-        try FileDescriptor.openDirectory(directory(of: id)).sync()
+    /// Takes the container out of every listing, the first step of removing it: its
+    /// directory is renamed into `<root>/tmp` (`container-<id>-<suffix>`), so that it leaves
+    /// `containers/` at once and whole.
+    func unlist(_ id: String, stagingSuffix: String) throws {
+        let staging = unlistedPath(id, stagingSuffix: stagingSuffix)
+        do {
+            try FileDescriptor.rename(directory(of: id), to: staging, noReplace: true)
+        } catch let error as SystemError where error.errno == ENOENT {
+            return  // unlisted already
+        }
+        try FileDescriptor.openDirectory(root).sync()
     }
 
-    /// Removes what is left of an unlisted container.
+    /// Removes the files of a container `unlist` took out.
+    func removeUnlisted(_ id: String, stagingSuffix: String) throws {
+        try FileDescriptor.removeTree(unlistedPath(id, stagingSuffix: stagingSuffix))
+    }
+
+    private func unlistedPath(_ id: String, stagingSuffix: String) -> String {
+        temporaryDirectory + "/container-" + id + "-" + stagingSuffix
+    }
+
+    /// Removes the directory of a container never completed.
     func removeDirectory(_ id: String) throws {
         try FileDescriptor.removeTree(directory(of: id))
     }

@@ -1,0 +1,113 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import StowageArchive
+import StowageCore
+import StowageFileSystem
+import StowageImages
+import StowageLayers
+
+/// A cache of what listings need of each image (`<root>/.stowage/images-<driver>.index`):
+/// its creation time and its layers with their sizes, so that `images`, `system df` and
+/// prune decode no image config and read no layer record.
+///
+/// What it holds never goes stale: an image ID is the digest of its config, so its creation
+/// time and chain cannot change, and a layer's size is fixed once it is registered. The
+/// index is checked against the listing of `imagedb/content/sha256` each time it is used:
+/// entries of images that are gone are dropped, images it does not know are read from their
+/// files and added. Any process may write it (a staged file renamed into place, not synced:
+/// a torn or lost file fails its SHA-256 trailer and is rebuilt), with no lock: whichever
+/// version wins holds only facts. What may change, an image's parent and its tags, is never
+/// cached.
+final class ImageIndex: Sendable {
+    static let magic = "stowage-images-index 1"
+
+    /// What the index keeps of one image.
+    struct Entry {
+        let created: Int64
+        /// The image's layers (its config's chain), bottom first, with their sizes.
+        let layers: [(chainID: ChainID, size: Int64)]
+
+        var size: Int64 { layers.reduce(0) { $0 + $1.size } }
+    }
+
+    let path: String
+    private let images: ImageStore
+    private let layers: LayerStore
+
+    init(dataRoot: String, driverName: String, images: ImageStore, layers: LayerStore) throws {
+        try FileDescriptor.ensureDirectory(dataRoot + "/.stowage", mode: 0o700)
+        path = dataRoot + "/.stowage/images-" + driverName + ".index"
+        self.images = images
+        self.layers = layers
+    }
+
+    /// The entry of every stored image; an image that vanished while it was read is left out.
+    func entries() throws -> [ImageID: Entry] {
+        let ids = try images.ids()
+        let cached = read() ?? [:]
+        var entries: [ImageID: Entry] = [:]
+        entries.reserveCapacity(ids.count)
+        var kept: [ImageID: Entry] = [:]
+        for id in ids {
+            if let entry = cached[id] {
+                entries[id] = entry
+                kept[id] = entry
+            } else if let (entry, complete) = try readEntry(id) {
+                entries[id] = entry
+                if complete { kept[id] = entry }
+            }
+        }
+        if kept.count != cached.count || kept.keys.contains(where: { cached[$0] == nil }) { try? write(kept) }
+        return entries
+    }
+
+    /// Reads one image's entry from its config and layer records.
+    /// An image missing layers (`stowage check` reports it) gets its known sizes only, and is
+    /// not kept in the index, so that the entry is read again once the layers are back.
+    private func readEntry(_ id: ImageID) throws -> (Entry, complete: Bool)? {
+        // Gone meanwhile, or a config that cannot be read (`stowage check` reports it): left out.
+        guard let config = try? images.config(id) else { return nil }
+        let layers = try ChainID.chain(of: config.rootFS.diffIDs).map { (chainID: $0, size: try self.layers.layer($0)?.size) }
+        return (Entry(created: config.createdSeconds ?? 0, layers: layers.map { ($0.chainID, $0.size ?? 0) }),
+                layers.allSatisfy { $0.size != nil })
+    }
+
+    // MARK: - The file
+
+    private func read() -> [ImageID: Entry]? {
+        guard let bytes = FileDescriptor.readBytes(path), var reader = try? CompactReader(bytes, magic: Self.magic) else { return nil }
+        do {
+            let count = try reader.count()
+            var entries: [ImageID: Entry] = [:]
+            entries.reserveCapacity(count)
+            for _ in 0..<count {
+                let id = ImageID(try Digest(hex: try reader.string()))
+                let created = try reader.integer()
+                var stack: [(chainID: ChainID, size: Int64)] = []
+                for _ in 0..<(try reader.count()) {
+                    stack.append((ChainID(try Digest(hex: try reader.string())), try reader.integer()))
+                }
+                entries[id] = Entry(created: created, layers: stack)
+            }
+            return reader.isAtEnd ? entries : nil
+        } catch {
+            return nil
+        }
+    }
+
+    private func write(_ entries: [ImageID: Entry]) throws {
+        var writer = CompactWriter(magic: Self.magic)
+        writer.integer(entries.count)
+        for (id, entry) in entries {
+            writer.string(id.digest.hex)
+            writer.integer(entry.created)
+            writer.integer(entry.layers.count)
+            for layer in entry.layers {
+                writer.string(layer.chainID.digest.hex)
+                writer.integer(layer.size)
+            }
+        }
+        try StagedFile.write(writer.finished(), to: path, mode: 0o600, synced: false)
+    }
+}
