@@ -53,7 +53,7 @@ final class ImageIndex: Sendable {
             if let entry = cached[id] {
                 entries[id] = entry
                 kept[id] = entry
-            } else if let (entry, complete) = try readEntry(id) {
+            } else if let (entry, complete) = readEntry(id) {
                 entries[id] = entry
                 if complete { kept[id] = entry }
             }
@@ -65,12 +65,14 @@ final class ImageIndex: Sendable {
     /// Reads one image's entry from its config and layer records.
     /// An image missing layers (`stowage check` reports it) gets its known sizes only, and is
     /// not kept in the index, so that the entry is read again once the layers are back.
-    private func readEntry(_ id: ImageID) throws -> (Entry, complete: Bool)? {
+    private func readEntry(_ id: ImageID) -> (Entry, complete: Bool)? {
         // Gone meanwhile, or a config that cannot be read (`stowage check` reports it): left out.
         guard let config = try? images.config(id) else { return nil }
-        let layers = try ChainID.chain(of: config.rootFS.diffIDs).map { (chainID: $0, size: try self.layers.layer($0)?.size) }
-        return (Entry(created: config.createdSeconds ?? 0, layers: layers.map { ($0.chainID, $0.size ?? 0) }),
-                layers.allSatisfy { $0.size != nil })
+        // A layer removed meanwhile (with its image, by another change) may be half gone.
+        let layers = ChainID.chain(of: config.rootFS.diffIDs).map { (chainID: $0, size: (try? self.layers.layer($0))??.size) }
+        let complete = layers.allSatisfy { $0.size != nil }
+        if !complete, !images.exists(id) { return nil }
+        return (Entry(created: config.createdSeconds ?? 0, layers: layers.map { ($0.chainID, $0.size ?? 0) }), complete)
     }
 
     // MARK: - The file
