@@ -51,21 +51,7 @@ cleanup() {
         for _ in $(seq 100); do kill -0 "$dockerd_pid" 2>/dev/null || break; sleep 0.1; done
         wait "$dockerd_pid" 2>/dev/null
     fi
-    # Unmount everything under the scratch dir, deepest first.
-    awk -v root="$scratch/" 'index($2, root) == 1 { print $2 }' /proc/mounts | sort -r |
-        while read -r mountpoint; do umount "$mountpoint" 2>/dev/null || umount -l "$mountpoint" 2>/dev/null; done
-    if [ -n "${KEEP_SCRATCH:-}" ]; then
-        echo "kept $scratch" >&2
-    else
-        case "$scratch" in
-            /tmp/stowage-bench-containers-?*)
-                if awk -v root="$scratch/" 'index($2, root) == 1 { found = 1 } END { exit !found }' /proc/mounts; then
-                    echo "mounts remain under $scratch; not removing it" >&2
-                else
-                    rm -rf --one-file-system -- "$scratch"
-                fi ;;
-        esac
-    fi
+    remove_scratch "$scratch" /tmp/stowage-bench-containers-
 }
 trap cleanup EXIT
 

@@ -27,3 +27,20 @@ build_stowage() {
         --scratch-path "$1/.build-release" 2>&1 | grep -v "warning: Using '.*' in statically linked" | tail -n 1 >&2
     echo "$1/.build-release/release/stowage"
 }
+
+# remove_scratch DIR PREFIX: unmounts everything under DIR (deepest first), then removes DIR
+# if it still starts with PREFIX and no mount is left under it; with KEEP_SCRATCH set, keeps it.
+remove_scratch() {
+    local dir="$1" prefix="$2"
+    awk -v root="$dir/" 'index($2, root) == 1 { print $2 }' /proc/mounts | sort -r |
+        while read -r mountpoint; do umount "$mountpoint" 2>/dev/null || umount -l "$mountpoint" 2>/dev/null; done
+    if [ -n "${KEEP_SCRATCH:-}" ]; then echo "kept $dir" >&2; return; fi
+    case "$dir" in
+        "$prefix"?*)
+            if awk -v root="$dir/" 'index($2, root) == 1 { found = 1 } END { exit !found }' /proc/mounts; then
+                echo "mounts remain under $dir; not removing it" >&2
+            else
+                rm -rf --one-file-system -- "$dir"
+            fi ;;
+    esac
+}

@@ -37,16 +37,7 @@ dockerd_pid=""
 cleanup() {
     set +e
     stop_dockerd
-    awk -v root="$scratch/" 'index($2, root) == 1 { print $2 }' /proc/mounts | sort -r |
-        while read -r mountpoint; do umount "$mountpoint" 2>/dev/null || umount -l "$mountpoint" 2>/dev/null; done
-    case "$scratch" in
-        /tmp/stowage-bench-scale-?*)
-            if awk -v root="$scratch/" 'index($2, root) == 1 { found = 1 } END { exit !found }' /proc/mounts; then
-                echo "mounts remain under $scratch; not removing it" >&2
-            else
-                rm -rf --one-file-system -- "$scratch"
-            fi ;;
-    esac
+    remove_scratch "$scratch" /tmp/stowage-bench-scale-
 }
 trap cleanup EXIT
 

@@ -251,7 +251,9 @@ extension ContainerService {
             return size
         }
         var displayedImages: [String: String] = [:]  // the IMAGE column, once per name given
-        return try storage.listedContainers().sorted { order($0) > order($1) }.compactMap { record in
+        // Each creation time parsed once, not once per comparison.
+        let newestFirst = try storage.listedContainers().map { (order($0), $0) }.sorted { $0.0 > $1.0 }.map(\.1)
+        return try newestFirst.compactMap { record in
             try storage.skippingVanished(container: record.ID) {
                 let key = record.Image + " " + (record.Config.Image ?? "")
                 let imageName = try displayedImages[key] ?? displayedImage(of: record)

@@ -39,21 +39,21 @@ extension Engine {
         }
         let containerSize = summaries.reduce(0) { $0 + ($1.sizeRw ?? 0) }
         let containerReclaimable = summaries.filter { $0.isMounted != true }.reduce(0) { $0 + ($1.sizeRw ?? 0) }
-        let users = try volumes.users()
+        let users = Set(summaries.flatMap(\.record.volumeNames))  // the volumes some container mounts
         var volumeSize: Int64 = 0
         var volumeReclaimable: Int64 = 0
-        let allVolumes = try storage.volumes.all()
+        let allVolumes = try volumes.list()
         for volume in allVolumes {
-            let size = try storage.volumes.size(of: volume)
+            let size = try volumes.size(of: volume)
             volumeSize += size
-            if users[volume.name] == nil { volumeReclaimable += size }
+            if !users.contains(volume.name) { volumeReclaimable += size }
         }
         return [
             DiskUsageRow(type: "Images", total: imageIDs.count, active: imageIDs.filter { usedImages.contains($0) }.count,
                          size: layersSize, reclaimable: layersSize - held),
             DiskUsageRow(type: "Containers", total: summaries.count, active: summaries.filter { $0.isMounted == true }.count,
                          size: containerSize, reclaimable: containerReclaimable),
-            DiskUsageRow(type: "Local Volumes", total: allVolumes.count, active: allVolumes.filter { users[$0.name] != nil }.count,
+            DiskUsageRow(type: "Local Volumes", total: allVolumes.count, active: allVolumes.filter { users.contains($0.name) }.count,
                          size: volumeSize, reclaimable: volumeReclaimable),
             DiskUsageRow(type: "Build Cache", total: 0, active: 0, size: 0, reclaimable: 0),
         ]

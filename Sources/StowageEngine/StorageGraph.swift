@@ -1,14 +1,11 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import StowageArchive
 import StowageCore
-import StowageDistribution
 import StowageDrivers
 import StowageFileSystem
 import StowageImages
 import StowageLayers
-import StowageTar
 
 /// Everything the services of one `Engine` share: the chosen driver with its layer store,
 /// image store, tag store, container and volume stores, in Docker's layout; the graph lock
@@ -156,17 +153,6 @@ final class StorageGraph: Sendable {
     }
 
     // MARK: - Shared by the services
-
-    /// `body`'s result, or nil when it failed because image `id` was removed meanwhile: a
-    /// listing skips what vanished between listing and reading, and never fails for it.
-    func skippingVanished<T>(_ id: ImageID, _ body: () throws -> T) throws -> T? {
-        do {
-            return try body()
-        } catch {
-            if !images.exists(id) { return nil }
-            throw error
-        }
-    }
 
     /// `body`'s result, or nil when it failed because container `id` was removed meanwhile.
     func skippingVanished<T>(container id: String, _ body: () throws -> T) throws -> T? {
