@@ -46,9 +46,10 @@ enum Units {
     }
 
     private static func format(_ pattern: String, _ precision: Int32, _ value: Double) -> String {
-        var buffer = [CChar](repeating: 0, count: 64)
-        _ = withVaList([precision, value]) { vsnprintf(&buffer, buffer.count, pattern, $0) }
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: 64) { buffer in
+            _ = withVaList([precision, value]) { vsnprintf(buffer.baseAddress!, buffer.count, pattern, $0) }
+            return String(cString: buffer.baseAddress!)
+        }
     }
 }
 
@@ -60,20 +61,25 @@ struct Table {
 
     mutating func append(_ row: [String]) { rows.append(row) }
 
-    /// Every cell but the last of a row is padded to its column's width.
+    /// Every cell but the last of a row is padded to its column's width (counted in Unicode
+    /// scalars, as Go's tabwriter counts runes).
     func render() -> String {
         let columns = rows.map(\.count).max() ?? 0
         var widths = [Int](repeating: 0, count: columns)
-        for row in rows {
-            for (index, cell) in row.enumerated().dropLast() {
-                widths[index] = max(widths[index], max(cell.count + 3, 10))
-            }
+        let scalarCounts = rows.map { row in row.map { $0.unicodeScalars.count } }
+        for (row, counts) in zip(rows, scalarCounts) where row.count > 1 {
+            for index in 0..<(row.count - 1) { widths[index] = max(widths[index], max(counts[index] + 3, 10)) }
         }
-        return rows.map { row in
-            row.enumerated().map { index, cell in
-                index == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[index] - cell.count)
-            }.joined()
-        }.joined(separator: "\n") + "\n"
+        var output: [UInt8] = []
+        output.reserveCapacity(rows.count * (widths.reduce(0, +) + 16))
+        for (row, counts) in zip(rows, scalarCounts) {
+            for (index, cell) in row.enumerated() {
+                output.append(contentsOf: cell.utf8)
+                if index < row.count - 1 { output.append(contentsOf: repeatElement(UInt8(ascii: " "), count: widths[index] - counts[index])) }
+            }
+            output.append(UInt8(ascii: "\n"))
+        }
+        return String(decoding: output, as: UTF8.self)
     }
 }
 

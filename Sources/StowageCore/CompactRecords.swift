@@ -10,6 +10,9 @@ public struct CompactWriter {
         string(magic)
     }
 
+    /// Starts a record to embed in a file (`embed(_:)`): no magic.
+    public init() {}
+
     public mutating func integer(_ value: Int64) {
         withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
     }
@@ -38,6 +41,12 @@ public struct CompactWriter {
         bytes.append(value.map { $0 ? 1 : 0 } ?? 2)
     }
 
+    /// Length-prefixed raw bytes (an embedded record, read back with `CompactReader(embedded:)`).
+    public mutating func embed<Bytes: Collection>(_ value: Bytes) where Bytes.Element == UInt8 {
+        integer(value.count)
+        bytes.append(contentsOf: value)
+    }
+
     public mutating func strings(_ values: [String]) {
         integer(values.count)
         for value in values { string(value) }
@@ -52,7 +61,9 @@ public struct CompactWriter {
 /// Reads what `CompactWriter` wrote; every read throws `CompactReader.Malformed` past the end
 /// or at a value that cannot be, so a reader never trusts a damaged file.
 public struct CompactReader {
-    public struct Malformed: Error {}
+    public struct Malformed: Error {
+        public init() {}
+    }
 
     private let bytes: [UInt8]
     private var offset = 0
@@ -67,7 +78,25 @@ public struct CompactReader {
         guard try string() == magic else { throw Malformed() }
     }
 
+    /// Reads bytes embedded in a file whose trailer was checked already (no trailer, no magic).
+    public init(embedded bytes: ArraySlice<UInt8>) {
+        self.bytes = Array(bytes)
+        end = self.bytes.count
+    }
+
     public var isAtEnd: Bool { offset == end }
+
+    /// What `CompactWriter.embed(_:)` wrote.
+    public mutating func embedded() throws -> ArraySlice<UInt8> {
+        let length = try count()
+        defer { offset += length }
+        return bytes[offset..<offset + length]
+    }
+
+    /// Skips what `CompactWriter.embed(_:)` wrote.
+    public mutating func skipEmbedded() throws {
+        offset += try count()
+    }
 
     public mutating func integer() throws -> Int64 {
         guard end - offset >= 8 else { throw Malformed() }
@@ -93,6 +122,18 @@ public struct CompactReader {
         let length = try count()
         defer { offset += length }
         return String(decoding: bytes[offset..<offset + length], as: UTF8.self)
+    }
+
+    /// The string at `range` (from `stringRange()`).
+    public func text(_ range: Range<Int>) -> String {
+        String(decoding: bytes[range], as: UTF8.self)
+    }
+
+    /// Where the next string's bytes are in the file, without making a `String` of them.
+    public mutating func stringRange() throws -> Range<Int> {
+        let length = try count()
+        defer { offset += length }
+        return offset..<offset + length
     }
 
     public mutating func optionalString() throws -> String? {

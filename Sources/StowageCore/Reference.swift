@@ -61,7 +61,9 @@ public struct Reference: Hashable, Sendable, CustomStringConvertible {
         self = try Self.parse(domain + [Self.slash] + remainder)
     }
 
-    private init(domain: String, path: String, tag: String?, digest: Digest?) {
+    /// A reference from parts that were validated when it was first parsed (the tag store's
+    /// parsed copy); not for text from outside.
+    package init(domain: String, path: String, tag: String?, digest: Digest?) {
         self.domain = domain
         self.path = path
         self.tag = tag

@@ -67,11 +67,20 @@ public final class ImageLoader {
         } else {
             throw StowageError(.invalidArchive, "\(origin) is neither a docker-archive (no manifest.json) nor an OCI layout (no index.json)")
         }
-        var loaded: [ImageID] = []
-        for image in archived {
-            loaded.append(try store(image, from: source, lease: lease))
+        // The archive's names are written once, after its images (an archive of 10,000
+        // images is one rewrite of the tag store, not 10,000), and also when a later image
+        // fails: the images stored before it keep their names, as Docker leaves them.
+        var loaded: [(id: ImageID, references: [Reference])] = []
+        do {
+            for image in archived {
+                loaded.append((try store(image, from: source, lease: lease), image.references))
+            }
+        } catch {
+            try layers.graph.withExclusive { try storeReferences(of: loaded) }
+            throw error
         }
-        return loaded
+        try layers.graph.withExclusive { try storeReferences(of: loaded) }
+        return loaded.map(\.id)
     }
 
     private func store(_ image: ArchivedImage, from source: ImageSource, lease: Lease) throws -> ImageID {
@@ -111,23 +120,28 @@ public final class ImageLoader {
         CrashPoint.layersStored.reached()
         try layers.graph.withExclusive {
             try images.put(configBytes)
+            try lease.add(.image(id))  // until it has its names: no prune takes it for dangling
             CrashPoint.imageStored.reached()
-            try storeReferences(image.references, to: id)
         }
         return id
     }
 
-    /// Points the archive's names at the image it loaded, in one write of the tag store
-    /// (holding the graph lock), then reports them as Docker does.
-    private func storeReferences(_ imageReferences: [Reference], to id: ImageID) throws {
-        var lines: [String] = imageReferences.isEmpty ? ["Loaded image ID: \(id)"] : []
-        for reference in imageReferences {
-            if let previous = try references.image(for: reference), previous != id {
-                lines.append("The image \(reference.familiarString) already exists, renaming the old one with ID \(previous) to empty string")
+    /// Points the archive's names at the images it loaded, in one write of the tag store
+    /// (call it holding the graph lock), then reports them in order, as Docker does.
+    private func storeReferences(of loaded: [(id: ImageID, references: [Reference])]) throws {
+        var current = try references.table()
+        var lines: [String] = []
+        for (id, imageReferences) in loaded {
+            if imageReferences.isEmpty { lines.append("Loaded image ID: \(id)") }
+            for reference in imageReferences {
+                if let previous = current[reference], previous != id {
+                    lines.append("The image \(reference.familiarString) already exists, renaming the old one with ID \(previous) to empty string")
+                }
+                current[reference] = id
+                lines.append("Loaded image: \(reference.familiarString)")
             }
-            lines.append("Loaded image: \(reference.familiarString)")
         }
-        try references.add(imageReferences.map { ($0, id) })
+        try references.add(loaded.flatMap { image in image.references.map { ($0, image.id) } })
         lines.forEach(report)
     }
 }

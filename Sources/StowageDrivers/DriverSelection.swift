@@ -51,16 +51,15 @@ public enum DriverSelection {
         throw StowageError(.unsupported, "no storage driver works on \(dataRoot): \(reasons.joined(separator: "; "))")
     }
 
-    /// Drivers whose home in the root holds layers.
+    /// Drivers whose home in the root holds layers. Reads each home only up to its first layer.
     static func priorDrivers(in dataRoot: String) -> [String] {
         priority.filter { name in
-            guard let directory = try? FileDescriptor.openDirectory(dataRoot + "/" + name),
-                  let entries = try? directory.childNames() else { return false }
-            switch name {
-            case "vfs": return !((try? FileDescriptor.openDirectory(dataRoot + "/vfs/dir").childNames()) ?? []).isEmpty
-            case "overlay2": return entries.contains { $0 != "l" }
-            default: return !entries.isEmpty
+            let (home, isLayer): (String, (String) -> Bool) = switch name {
+            case "vfs": (dataRoot + "/vfs/dir", { _ in true })
+            case "overlay2": (dataRoot + "/overlay2", { $0 != "l" })
+            default: (dataRoot + "/" + name, { _ in true })
             }
+            return (try? FileDescriptor.openDirectory(home).containsChild(where: isLayer)) == true
         }
     }
 

@@ -144,7 +144,7 @@ public final class OverlayDriver: DiffApplyingDriver {
         }
         guard let lowerID = FileDescriptor.readText(directory + "/lower-id"),
               FileDescriptor.exists(home + "/" + lowerID + "/root"),
-              (try? FileDescriptor.openDirectory(directory + "/upper").childNames().isEmpty) == true else {
+              (try? FileDescriptor.openDirectory(directory + "/upper").isEmptyDirectory()) == true else {
             // A layer over an upper: apply through the mounted stack (Docker's naive path).
             let merged = try get(id)
             defer { try? put(id) }

@@ -74,7 +74,7 @@ extension ContainerService {
                 }
                 return (imageID, imageConfig, top)
             }
-            if let name = request.name { try checkNameIsFree(name, among: try storage.listedContainers()) }  // fail early; checked again below
+            if let name = request.name { try checkNameIsFree(name, among: try storage.containerIndex.names(graph: storage.graph)) }  // fail early; checked again below
             let id = LayerCacheID.random().rawValue
             let config = try ContainerConfigMerge.merge(command: request.command, labels: request.labels,
                                                        anonymousVolumes: mounts.filter { $0.anonymous }.map(\.destination),
@@ -85,10 +85,9 @@ extension ContainerService {
             let finalMounts = try prepareVolumes(mounts, for: mounted, lease: lease)
             CrashPoint.containerLayersRecorded.reached()
             try storage.graph.withExclusive {
-                try storage.containerIndex.change(affecting: [id]) { listed in
-                    let existing = Array(listed.values)
-                    let name = request.name ?? generateName(avoiding: Set(existing.map(\.name)))
-                    try checkNameIsFree(name, among: existing)
+                try storage.containerIndex.change(affecting: [id]) { names in
+                    let name = request.name ?? generateName(for: id, avoiding: names)
+                    try checkNameIsFree(name, among: names)
                     try storage.containers.write(ContainerDocument(id: id, name: name, created: Timestamp.now(), image: imageID,
                                                                    config: config, mounts: finalMounts, driver: storage.driver.name))
                 }
@@ -155,22 +154,22 @@ extension ContainerService {
         return mounts
     }
 
-    private func checkNameIsFree(_ name: String, among existing: [ContainerRecord]) throws {
+    private func checkNameIsFree(_ name: String, among names: NameTable) throws {
         guard ContainerStore.isValidName(name) else {
             throw StowageError(.invalidArgument, "Invalid container name (\(name)), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
         }
-        if let owner = existing.first(where: { $0.name == name }) {
-            throw StowageError(.alreadyExists, "Conflict. The container name \"/\(name)\" is already in use by container \"\(owner.ID)\". You have to remove (or rename) that container to be able to reuse that name.")
+        if let owner = names.owner(of: name) {
+            throw StowageError(.alreadyExists, "Conflict. The container name \"/\(name)\" is already in use by container \"\(owner)\". You have to remove (or rename) that container to be able to reuse that name.")
         }
     }
 
-    /// A free `adjective_surname` name, as Docker makes them.
-    private func generateName(avoiding taken: Set<String>) -> String {
-        for _ in 0..<100 {
-            let name = ContainerNames.adjectives.randomElement()! + "_" + ContainerNames.surnames.randomElement()!
-            if !taken.contains(name) { return name }
+    /// A free name, as Docker makes them (`ContainerNames`).
+    private func generateName(for id: String, avoiding taken: NameTable) -> String {
+        for attempt in 0..<ContainerNames.tries {
+            let name = ContainerNames.candidate(attempt: attempt)
+            if taken.owner(of: name) == nil { return name }
         }
-        return "stowage_" + LayerCacheID.random().rawValue.prefix(12)
+        return String(id.prefix(12))
     }
 
     // MARK: - Mount

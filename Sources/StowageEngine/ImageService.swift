@@ -60,7 +60,8 @@ extension ImageService {
         var referencesByImage: [ImageID: [Reference]] = [:]
         for entry in all { referencesByImage[entry.image, default: []].append(entry.reference) }
         let entries = try storage.imageIndex.entries()
-        let parents = Set(entries.keys.compactMap { try? storage.images.parent(of: $0) })
+        // Only images with a metadata directory can have a parent: one listing, not a probe each.
+        let parents = Set(try storage.images.idsWithMetadata().compactMap { try? storage.images.parent(of: $0) })
         return entries.map { id, entry in
             ImageSummary(id: id, references: referencesByImage[id] ?? [], created: entry.created, size: entry.size,
                          hasChildren: parents.contains(id))

@@ -162,10 +162,10 @@ extension StorageGraph {
     /// checks only).
     func needsFullSweep() throws -> Bool {
         if try layers.mayHaveLeftovers() { return true }
-        if try !FileDescriptor.openDirectory(configuration.dataRoot + "/tmp").childNames().isEmpty { return true }
-        return try [metadataRoot, images.contentPath].contains { path in
-            try FileDescriptor.openDirectory(path).childNames().contains { $0.contains(".partial-") }
-        }
+        if try !FileDescriptor.openDirectory(configuration.dataRoot + "/tmp").isEmptyDirectory() { return true }
+        if try FileDescriptor.openDirectory(metadataRoot).containsChild(where: { $0.contains(".partial-") }) { return true }
+        // Configs are named by 64 hex digits; anything longer is a staging file.
+        return try FileDescriptor.openDirectory(images.contentPath).containsChild { $0.utf8.count > 64 }
     }
 
     /// Removes everything no complete object names, across the whole root. Only while no

@@ -66,7 +66,9 @@ final class StorageGraph: Sendable {
         leases = try LeaseDirectory(path: metadataRoot + "/leases")
         layers = try LayerStore(root: metadataRoot + "/layerdb", driver: driver, graph: graph)
         images = try ImageStore(root: metadataRoot + "/imagedb")
-        references = try ReferenceStore(path: metadataRoot + "/repositories.json")
+        try FileDescriptor.ensureDirectory(root + "/.stowage", mode: 0o700)
+        references = try ReferenceStore(path: metadataRoot + "/repositories.json",
+                                        parsedCopyPath: root + "/.stowage/references-\(driver.name).index")
         mountedLayers = try MountedLayerStore(layers: layers)
         containers = try ContainerStore(root: root + "/containers", temporaryDirectory: root + "/tmp")
         containerIndex = try ContainerIndex(dataRoot: root, store: containers)

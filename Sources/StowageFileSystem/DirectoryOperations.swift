@@ -104,6 +104,29 @@ extension FileDescriptor {
 
     /// The names in this directory, without `.` and `..`.
     public func childNames() throws -> [String] {
+        var names: [String] = []
+        try forEachChild { names.append($0); return true }
+        return names
+    }
+
+    /// Whether some name in this directory (not `.` or `..`) satisfies `predicate`; reads the
+    /// directory only up to the first that does.
+    public func containsChild(where predicate: (String) -> Bool) throws -> Bool {
+        var found = false
+        try forEachChild { name in
+            found = predicate(name)
+            return !found
+        }
+        return found
+    }
+
+    /// Whether this directory has no names but `.` and `..`; reads at most one entry more.
+    public func isEmptyDirectory() throws -> Bool {
+        try !containsChild { _ in true }
+    }
+
+    /// Calls `body` with each name (not `.` or `..`) until it returns false.
+    private func forEachChild(_ body: (String) -> Bool) throws {
         let duplicate = dup(rawValue)
         try SystemError.check(duplicate, "dup", path)
         guard let stream = fdopendir(duplicate) else {
@@ -113,14 +136,12 @@ extension FileDescriptor {
         }
         defer { closedir(stream) }
         rewinddir(stream)
-        var names: [String] = []
         while let entry = readdir(stream) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
             }
-            if name != ".", name != ".." { names.append(name) }
+            if name != ".", name != "..", !body(name) { return }
         }
-        return names
     }
 
     /// Sets access and modification times of a child, not following a symlink.

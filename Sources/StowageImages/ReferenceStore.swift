@@ -23,15 +23,29 @@ public final class ReferenceStore: Sendable {
     /// ever replaced whole (a new inode), so an unchanged identity means unchanged contents.
     private let cache = Mutex<(identity: [Int64], table: [Reference: ImageID])?>(nil)
 
-    public init(path: String) throws {
+    /// A compact copy of the parsed table, keyed by the SHA-256 of the file it came from, so a
+    /// new process reads thousands of names without decoding the JSON; nil for none.
+    private let parsedCopyPath: String?
+
+    /// `parsedCopyPath`, when given, is where the parsed table is kept between processes (a
+    /// cache: any damage or difference from the file makes it ignored and rewritten).
+    public init(path: String, parsedCopyPath: String? = nil) throws {
         self.path = path
+        self.parsedCopyPath = parsedCopyPath
         let directory = String(path[..<path.lastIndex(of: "/")!])
         lock = try FileLock(path: directory + "/.repositories.lock")
     }
 
     /// Every reference with its image, sorted by name.
     public func all() throws -> [(reference: Reference, image: ImageID)] {
-        try read().sorted { $0.key.description < $1.key.description }.map { ($0.key, $0.value) }
+        // Each name spelled once, not once per comparison.
+        try read().map { (name: $0.key.description, reference: $0.key, image: $0.value) }
+            .sorted { $0.name < $1.name }.map { ($0.reference, $0.image) }
+    }
+
+    /// Every reference with its image, in no order.
+    public func table() throws -> [Reference: ImageID] {
+        try read()
     }
 
     /// The image `reference` names, if any.
@@ -104,6 +118,13 @@ public final class ReferenceStore: Sendable {
                         status.modificationSeconds, status.modificationNanoseconds]
         if let cached = cache.withLock({ $0 }), cached.identity == identity { return cached.table }
         let bytes = try FileSource(handle).readAll(what: path)
+        let contentDigest = Digest.of(bytes)
+        let table = try readParsedCopy(of: contentDigest) ?? parse(bytes, digest: contentDigest)
+        cache.withLock { $0 = (identity, table) }
+        return table
+    }
+
+    private func parse(_ bytes: [UInt8], digest: Digest) throws -> [Reference: ImageID] {
         let file: File
         do {
             file = try JSONDecoder().decode(File.self, from: Data(bytes))
@@ -116,8 +137,49 @@ public final class ReferenceStore: Sendable {
                 table[try Reference(parsing: text)] = try ImageID(parsing: image)
             }
         }
-        cache.withLock { $0 = (identity, table) }
+        writeParsedCopy(table, of: digest)
         return table
+    }
+
+    // MARK: - The parsed copy
+
+    private static let parsedCopyMagic = "stowage-references 1"
+
+    /// The parsed copy, if it was made from the file with this digest and is intact.
+    private func readParsedCopy(of fileDigest: Digest) -> [Reference: ImageID]? {
+        guard let parsedCopyPath, let bytes = FileDescriptor.readBytes(parsedCopyPath),
+              var reader = try? CompactReader(bytes, magic: Self.parsedCopyMagic) else { return nil }
+        do {
+            guard try reader.string() == fileDigest.hex else { return nil }
+            var table: [Reference: ImageID] = [:]
+            let count = try reader.count()
+            table.reserveCapacity(count)
+            for _ in 0..<count {
+                let domain = try reader.string(), path = try reader.string(), tag = try reader.optionalString()
+                let digest = try reader.optionalString().map { try Digest(parsing: $0) }
+                let image = try ImageID(parsing: try reader.string())
+                table[Reference(domain: domain, path: path, tag: tag, digest: digest)] = image
+            }
+            return reader.isAtEnd ? table : nil
+        } catch {
+            return nil
+        }
+    }
+
+    /// Writes the parsed copy; a failure only costs the next reader a parse.
+    private func writeParsedCopy(_ table: [Reference: ImageID], of fileDigest: Digest) {
+        guard let parsedCopyPath else { return }
+        var writer = CompactWriter(magic: Self.parsedCopyMagic)
+        writer.string(fileDigest.hex)
+        writer.integer(table.count)
+        for (reference, image) in table {
+            writer.string(reference.domain)
+            writer.string(reference.path)
+            writer.optionalString(reference.tag)
+            writer.optionalString(reference.digest?.description)
+            writer.string(image.description)
+        }
+        try? StagedFile.write(writer.finished(), to: parsedCopyPath, mode: 0o600, synced: false)
     }
 
     /// Writes the file as Docker does: compact, keys sorted, familiar names.
@@ -127,9 +189,10 @@ public final class ReferenceStore: Sendable {
             repositories[reference.familiarName, default: [:]][reference.familiarString] = .string(image.description)
         }
         let json = JSONValue.object([("Repositories", .sortedObject(repositories.mapValues { .sortedObject($0) }))])
+        let bytes = Array(json.serialized().utf8)
         let file = try StagedFile(finalPath: path, replacing: true, mode: 0o600)
         do {
-            try file.descriptor.writeAll(Array(json.serialized().utf8))
+            try file.descriptor.writeAll(bytes)
             try file.descriptor.sync()
             CrashPoint.referencesStaged.reached()
             try file.commit()
@@ -137,5 +200,6 @@ public final class ReferenceStore: Sendable {
             file.discard()
             throw error
         }
+        writeParsedCopy(table, of: Digest.of(bytes))
     }
 }

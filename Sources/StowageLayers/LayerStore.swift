@@ -285,8 +285,8 @@ public final class LayerStore: Sendable {
     /// Whether interrupted work may have left something: a write set in `tmp/`, or a layer
     /// half removed. Cheap: two directory listings.
     public func mayHaveLeftovers() throws -> Bool {
-        if try !FileDescriptor.openDirectory(temporaryDirectory).childNames().isEmpty { return true }
-        return try FileDescriptor.openDirectory(layersDirectory).childNames().contains { $0.hasSuffix("-removing") }
+        if try !FileDescriptor.openDirectory(temporaryDirectory).isEmptyDirectory() { return true }
+        return try FileDescriptor.openDirectory(layersDirectory).containsChild { $0.hasSuffix("-removing") }
     }
 
     /// Removes what interrupted work left: write sets, half-removed layers, driver

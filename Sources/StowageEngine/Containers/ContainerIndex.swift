@@ -5,26 +5,35 @@ import StowageArchive
 import StowageCore
 import StowageFileSystem
 
-/// A cache of what listings, names and lookups need of every container
-/// (`<root>/.stowage/containers.index`), so that `create`, `ps -a`, `rmi` and name and ID
-/// lookups decode no container's `config.v2.json`. Docker's files stay the truth: the index
-/// is derived from them, and never trusted when it may differ.
+/// A cache of what listings, names and lookups need of every container, so that `create`,
+/// `ps -a`, `rmi` and name and ID lookups decode no container's `config.v2.json`. Docker's
+/// files stay the truth: the index is derived from them, and never trusted when it may differ.
+///
+/// Two files in `<root>/.stowage/`: `containers.index`, a snapshot of every container, and
+/// `containers.journal`, the changes since, appended one frame per change (so a change costs
+/// the size of what it changed, not of every container). A snapshot is written anew (and
+/// the journal dropped) when the journal has grown to half the snapshot's size, or after a
+/// rebuild. Journal frames carry the snapshot's token, so frames of an older snapshot are
+/// ignored.
 ///
 /// The index is *sealed* with the identity of what changes when containers come and go or
 /// another engine works on the root: `containers/`'s inode and change time, and
-/// `volumes/metadata.db`'s (dockerd rewrites that database whenever it starts). A seal that
-/// differs from the root's, a damaged file (its SHA-256 trailer), or a running dockerd make
+/// `volumes/metadata.db`'s (dockerd rewrites that database whenever it starts). The seal
+/// written last (the snapshot's, or the last frame's) must match the root's; a damaged
+/// snapshot or frame (SHA-256 trailers), a change still in flight, or a running dockerd make
 /// the index stale: it is rebuilt from the real files, and written back when the graph lock
 /// is free and nothing changed meanwhile.
 ///
 /// Every change of Stowage's own to the containers runs under the graph lock through
-/// `change(affecting:_:)`: the index is removed first, the change made, and the index written
-/// with the changed containers read back and a fresh seal. A kill at any point leaves either
-/// a valid index or none.
+/// `change(affecting:_:)`: a *pending* frame is appended first, the change made, and a frame
+/// with the changed containers (read back from their files) and a fresh seal appended after.
+/// A kill at any point leaves either a valid index or one that is seen to be stale.
 final class ContainerIndex: Sendable {
-    static let magic = "stowage-containers-index 1"
+    static let magic = "stowage-containers-index 2"
+    static let frameMagic = "stowage-containers-journal 1"
 
     let path: String
+    let journalPath: String
     private let store: ContainerStore
     private let dataRoot: String
 
@@ -33,38 +42,59 @@ final class ContainerIndex: Sendable {
         self.store = store
         try FileDescriptor.ensureDirectory(dataRoot + "/.stowage", mode: 0o700)
         path = dataRoot + "/.stowage/containers.index"
+        journalPath = dataRoot + "/.stowage/containers.journal"
     }
 
     /// Every listed container, by ID: from the index when it is valid, from the files otherwise.
     /// `graph` is the root's graph lock, taken (without waiting) to write a rebuilt index.
     func records(graph: GraphLock) throws -> [String: ContainerRecord] {
         let seal = Seal(dataRoot: dataRoot)
-        let indexIdentity = Seal.identity(of: path)  // (not the access time, which reading it may change)
-        if seal.trustworthy, let valid = read(sealed: seal) { return valid }
+        let identities = fileIdentities()  // (not the access times, which reading may change)
+        if seal.trustworthy, let valid = read(sealed: seal, decoding: true) { return valid.records }
         let rebuilt = try rebuild()
         if seal.trustworthy {
             _ = try? graph.withExclusiveIfFree {
                 // Written only if no change came between the seal and the read of the files.
-                guard Seal(dataRoot: dataRoot) == seal, Seal.identity(of: path) == indexIdentity else { return }
-                try write(rebuilt, sealed: seal)
+                guard Seal(dataRoot: dataRoot) == seal, fileIdentities() == identities else { return }
+                try writeSnapshot(rebuilt, sealed: seal)
             }
         }
         return rebuilt
     }
 
-    /// Runs a change of the containers `ids` (made, removed or rewritten), given every listed
-    /// container as it was before; call it holding the graph lock. The index is rewritten
-    /// after `body`, whether it succeeded or not.
-    func change<T>(affecting ids: [String], _ body: ([String: ContainerRecord]) throws -> T) throws -> T {
+    /// Runs a change of the containers `ids` (made, removed or rewritten), given the names in
+    /// use before it; call it holding the graph lock. The index learns of the change after
+    /// `body`, whether it succeeded or not.
+    func change<T>(affecting ids: [String], _ body: (_ names: NameTable) throws -> T) throws -> T {
         let seal = Seal(dataRoot: dataRoot)
-        var records = try (seal.trustworthy ? read(sealed: seal) : nil) ?? rebuild()
-        if unlink(path) != 0, errno != ENOENT { throw SystemError("unlink", path: path, errno: errno) }
+        if seal.trustworthy, let current = read(sealed: seal, decoding: false) {
+            try append(Frame(token: current.token, seal: nil, changes: []))  // pending
+            defer {
+                let after = Seal(dataRoot: dataRoot)
+                let changes = ids.map { id in (id, try? store.record(id)) }
+                if after.trustworthy {
+                    try? append(Frame(token: current.token, seal: after, changes: changes))
+                    if current.journalSize > max(64 << 10, current.snapshotSize / 2) { try? compact() }
+                }
+            }
+            return try body(current.names)
+        }
+        var records = try rebuild()
+        invalidate()
         defer {
             for id in ids { records[id] = try? store.record(id) }
             let after = Seal(dataRoot: dataRoot)
-            if after.trustworthy { try? write(records, sealed: after) }
+            if after.trustworthy { try? writeSnapshot(records, sealed: after) }
         }
-        return try body(records)
+        return try body(NameTable(records.values))
+    }
+
+    /// The names in use, from the index when it is valid (without decoding any container),
+    /// from the files otherwise.
+    func names(graph: GraphLock) throws -> NameTable {
+        let seal = Seal(dataRoot: dataRoot)
+        if seal.trustworthy, let valid = read(sealed: seal, decoding: false) { return valid.names }
+        return NameTable(try records(graph: graph).values)
     }
 
     /// The index's containers that differ from the files (made, removed or changed without
@@ -72,7 +102,7 @@ final class ContainerIndex: Sendable {
     /// stale index is never used. For `stowage check`.
     func disagreements() throws -> [String] {
         let seal = Seal(dataRoot: dataRoot)
-        guard seal.trustworthy, let indexed = read(sealed: seal) else { return [] }
+        guard seal.trustworthy, let indexed = read(sealed: seal, decoding: true)?.records else { return [] }
         let actual = try rebuild()
         let encoded = { (record: ContainerRecord?) -> [UInt8] in
             var writer = CompactWriter(magic: "")
@@ -85,9 +115,19 @@ final class ContainerIndex: Sendable {
     /// Removes the index: the next reader rebuilds it. For changes made outside `change`.
     func invalidate() {
         unlink(path)
+        unlink(journalPath)
     }
 
-    // MARK: - The file
+    // MARK: - Reading
+
+    /// What a valid index holds; `records` only when decoded.
+    private struct Contents {
+        var token: String
+        var names: NameTable
+        var records: [String: ContainerRecord] = [:]
+        var snapshotSize = 0
+        var journalSize = 0
+    }
 
     private func rebuild() throws -> [String: ContainerRecord] {
         var records: [String: ContainerRecord] = [:]
@@ -95,30 +135,116 @@ final class ContainerIndex: Sendable {
         return records
     }
 
-    private func read(sealed seal: Seal) -> [String: ContainerRecord]? {
+    /// The snapshot with the journal applied, if both are intact, no change is in flight, and
+    /// the last seal written is `seal`; with every record decoded when `decoding`.
+    private func read(sealed seal: Seal, decoding: Bool) -> Contents? {
         guard let bytes = FileDescriptor.readBytes(path), var reader = try? CompactReader(bytes, magic: Self.magic) else { return nil }
         do {
-            guard try Seal(reading: &reader) == seal else { return nil }
-            let count = try reader.count()
-            var records: [String: ContainerRecord] = [:]
-            records.reserveCapacity(count)
-            for _ in 0..<count {
-                let record = try ContainerRecord(reading: &reader)
-                records[record.ID] = record
+            var contents = Contents(token: try reader.string(), names: NameTable(snapshot: bytes), snapshotSize: bytes.count)
+            var lastSeal = try Seal(reading: &reader)
+            for _ in 0..<(try reader.count()) { try Self.apply(&reader, to: &contents, decoding: decoding) }
+            guard reader.isAtEnd else { return nil }
+            if let journal = FileDescriptor.readBytes(journalPath) {
+                contents.journalSize = journal.count
+                var offset = 0
+                var pending = false
+                while offset < journal.count {
+                    guard journal.count - offset >= 8 else { return nil }  // torn: a change in flight or killed
+                    let length = journal[offset..<offset + 8].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+                    guard length >= 0, length <= journal.count - offset - 8 else { return nil }
+                    var frame = try CompactReader(Array(journal[offset + 8..<offset + 8 + length]), magic: Self.frameMagic)
+                    offset += 8 + length
+                    guard try frame.string() == contents.token else { continue }  // of an older snapshot
+                    guard try frame.bool() else { pending = true; continue }
+                    pending = false
+                    lastSeal = try Seal(reading: &frame)
+                    for _ in 0..<(try frame.count()) {
+                        let id = try frame.string()
+                        if try frame.bool() {
+                            try Self.apply(&frame, to: &contents, decoding: decoding, fromJournal: true)
+                        } else {
+                            contents.names.changed[id] = .some(nil)
+                            contents.records[id] = nil
+                        }
+                    }
+                }
+                if pending { return nil }
             }
-            return reader.isAtEnd ? records : nil
+            return lastSeal == seal ? contents : nil
         } catch {
             return nil
         }
     }
 
-    private func write(_ records: [String: ContainerRecord], sealed seal: Seal) throws {
+    /// Reads one stored container into `contents`: from the snapshot (`fromJournal` false),
+    /// only where its name is (unless `decoding`); from a journal frame, as a change.
+    private static func apply(_ reader: inout CompactReader, to contents: inout Contents, decoding: Bool,
+                              fromJournal: Bool = false) throws {
+        let idRange = try reader.stringRange(), nameRange = try reader.stringRange()
+        if fromJournal || decoding {
+            let id = reader.text(idRange), name = reader.text(nameRange)
+            if fromJournal { contents.names.changed[id] = .some(NameTable.withoutSlash(name)) }
+            if decoding {
+                var record = CompactReader(embedded: try reader.embedded())
+                contents.records[id] = try ContainerRecord(reading: &record, id: id, name: name)
+                return
+            }
+        } else {
+            contents.names.stored.append((idRange, nameRange))
+        }
+        try reader.skipEmbedded()
+    }
+
+    private func fileIdentities() -> [[Int64]] {
+        [Seal.identity(of: path), Seal.identity(of: journalPath)]
+    }
+
+    // MARK: - Writing
+
+    /// One change in the journal: pending (no seal) or done, with what it changed.
+    private struct Frame {
+        var token: String
+        var seal: Seal?
+        var changes: [(id: String, record: ContainerRecord?)]
+    }
+
+    private func append(_ frame: Frame) throws {
+        var writer = CompactWriter(magic: Self.frameMagic)
+        writer.string(frame.token)
+        writer.bool(frame.seal != nil)
+        if let seal = frame.seal {
+            seal.write(to: &writer)
+            writer.integer(frame.changes.count)
+            for (id, record) in frame.changes {
+                writer.string(id)
+                writer.bool(record != nil)
+                record?.write(to: &writer)
+            }
+        }
+        let bytes = writer.finished()
+        let journal = try FileDescriptor.open(journalPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, mode: 0o600)
+        // Not synced: a lost or torn frame is detected (trailer, token, pending) and the index rebuilt.
+        try journal.writeAll(withUnsafeBytes(of: Int64(bytes.count).littleEndian, Array.init) + bytes)
+    }
+
+    /// Folds the journal into a new snapshot.
+    private func compact() throws {
+        let seal = Seal(dataRoot: dataRoot)
+        guard seal.trustworthy, let contents = read(sealed: seal, decoding: true) else { return }
+        try writeSnapshot(contents.records, sealed: seal)
+    }
+
+    /// Writes a snapshot with a new token (so frames of the old one no longer apply), then
+    /// drops the journal.
+    private func writeSnapshot(_ records: [String: ContainerRecord], sealed seal: Seal) throws {
         var writer = CompactWriter(magic: Self.magic)
+        writer.string(LayerCacheID.random().rawValue)
         seal.write(to: &writer)
         writer.integer(records.count)
         for id in records.keys.sorted() { records[id]!.write(to: &writer) }
-        // Not synced: a lost or torn index is detected (seal, trailer) and rebuilt.
+        // Not synced: a lost or torn snapshot is detected (seal, trailer) and rebuilt.
         try StagedFile.write(writer.finished(), to: path, mode: 0o600, synced: false)
+        unlink(journalPath)
     }
 
     /// What the index was derived from: a change of either part means the index may be stale.
@@ -154,6 +280,45 @@ final class ContainerIndex: Sendable {
     }
 }
 
+/// Which container holds a name, answered from the container index's bytes without decoding
+/// them (a create at 10,000 containers compares names in place, and makes no string of them).
+struct NameTable {
+    /// The snapshot's bytes, and where each container's ID and name (with Docker's slash) are.
+    private let snapshot: [UInt8]
+    fileprivate var stored: [(id: Range<Int>, name: Range<Int>)] = []
+    /// Containers the journal changed since the snapshot: ID → name (without the slash), or
+    /// nil for removed.
+    fileprivate var changed: [String: String?] = [:]
+
+    fileprivate init(snapshot: [UInt8]) {
+        self.snapshot = snapshot
+    }
+
+    /// The names of `records` (read from the files).
+    init<Records: Sequence>(_ records: Records) where Records.Element == ContainerRecord {
+        snapshot = []
+        for record in records { changed[record.ID] = .some(record.name) }
+    }
+
+    /// The ID of the container named `name` (without the slash), if any.
+    func owner(of name: String) -> String? {
+        if let (id, _) = changed.first(where: { $0.value == name }) { return id }
+        let wanted = Array(name.utf8)
+        for (idRange, nameRange) in stored {
+            var range = nameRange
+            if !range.isEmpty, snapshot[range.lowerBound] == UInt8(ascii: "/") { range = range.dropFirst() }
+            guard range.count == wanted.count, snapshot[range].elementsEqual(wanted) else { continue }
+            let id = String(decoding: snapshot[idRange], as: UTF8.self)
+            if changed[id] == nil { return id }  // (not renamed or removed since)
+        }
+        return nil
+    }
+
+    static func withoutSlash(_ name: String) -> String {
+        name.hasPrefix("/") ? String(name.dropFirst()) : name
+    }
+}
+
 /// A Docker daemon on a data root: while it runs it holds `<root>/volumes/metadata.db`
 /// locked (bbolt's flock).
 enum DockerDaemon {
@@ -168,9 +333,10 @@ enum DockerDaemon {
 }
 
 extension ContainerRecord {
-    init(reading reader: inout CompactReader) throws {
-        ID = try reader.string()
-        Name = try reader.string()
+    /// Reads what `write(to:)` embedded after the ID and the name.
+    init(reading reader: inout CompactReader, id: String, name: String) throws {
+        ID = id
+        Name = name
         Created = try reader.string()
         Image = try reader.string()
         Path = try reader.optionalString()
@@ -199,11 +365,20 @@ extension ContainerRecord {
             MountPoints = nil
         }
         Driver = try reader.optionalString()
+        guard reader.isAtEnd else { throw CompactReader.Malformed() }
     }
 
+    /// The ID and the name, then the rest as one embedded record, so that a reader of names
+    /// skips the rest without decoding it.
     func write(to writer: inout CompactWriter) {
         writer.string(ID)
         writer.string(Name)
+        var rest = CompactWriter()
+        writeRest(to: &rest)
+        writer.embed(rest.bytes)
+    }
+
+    private func writeRest(to writer: inout CompactWriter) {
         writer.string(Created)
         writer.string(Image)
         writer.optionalString(Path)

@@ -125,7 +125,7 @@ public final class VolumeStore: Sendable {
     /// empty (nothing is copied then).
     @discardableResult
     public func fill(_ volume: Volume, from source: String, stagingSuffix: String) throws -> Bool {
-        guard try FileDescriptor.openDirectory(volume.mountpoint).childNames().isEmpty else { return false }
+        guard try FileDescriptor.openDirectory(volume.mountpoint).isEmptyDirectory() else { return false }
         let directory = root + "/" + volume.name
         let staging = directory + "/" + Self.fillingName(stagingSuffix)
         try SystemError.check(mkdir(staging, 0o755), "mkdir", staging)
