@@ -65,23 +65,25 @@ public struct CompactReader {
         public init() {}
     }
 
-    private let bytes: [UInt8]
-    private var offset = 0
+    private let bytes: ArraySlice<UInt8>
+    private var offset: Int
     private let end: Int
 
     /// Checks the trailer and the magic; throws `Malformed` when either is wrong.
     public init(_ file: [UInt8], magic: String) throws {
         guard file.count >= 64 else { throw Malformed() }
         end = file.count - 64
-        bytes = file
+        bytes = file[...]
+        offset = 0
         guard Digest.of(file[0..<end]).hex.utf8.elementsEqual(file[end...]) else { throw Malformed() }
         guard try string() == magic else { throw Malformed() }
     }
 
     /// Reads bytes embedded in a file whose trailer was checked already (no trailer, no magic).
     public init(embedded bytes: ArraySlice<UInt8>) {
-        self.bytes = Array(bytes)
-        end = self.bytes.count
+        self.bytes = bytes  // (shares the file's storage: indices are the file's)
+        offset = bytes.startIndex
+        end = bytes.endIndex
     }
 
     public var isAtEnd: Bool { offset == end }

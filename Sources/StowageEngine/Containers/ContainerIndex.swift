@@ -142,7 +142,9 @@ final class ContainerIndex: Sendable {
         do {
             var contents = Contents(token: try reader.string(), names: NameTable(snapshot: bytes), snapshotSize: bytes.count)
             var lastSeal = try Seal(reading: &reader)
-            for _ in 0..<(try reader.count()) { try Self.apply(&reader, to: &contents, decoding: decoding) }
+            let count = try reader.count()
+            if decoding { contents.records.reserveCapacity(count) } else { contents.names.stored.reserveCapacity(count) }
+            for _ in 0..<count { try Self.apply(&reader, to: &contents, decoding: decoding) }
             guard reader.isAtEnd else { return nil }
             if let journal = FileDescriptor.readBytes(journalPath) {
                 contents.journalSize = journal.count
@@ -186,7 +188,7 @@ final class ContainerIndex: Sendable {
             if fromJournal { contents.names.changed[id] = .some(NameTable.withoutSlash(name)) }
             if decoding {
                 var record = CompactReader(embedded: try reader.embedded())
-                contents.records[id] = try ContainerRecord(reading: &record, id: id, name: name)
+                contents.records[id] = try ContainerRecord.read(&record, id: id, name: name)
                 return
             }
         } else {
@@ -334,24 +336,21 @@ enum DockerDaemon {
 
 extension ContainerRecord {
     /// Reads what `write(to:)` embedded after the ID and the name.
-    init(reading reader: inout CompactReader, id: String, name: String) throws {
-        ID = id
-        Name = name
-        Created = try reader.string()
-        Image = try reader.string()
-        Path = try reader.optionalString()
-        Args = try reader.bool() ? try reader.strings() : nil
+    static func read(_ reader: inout CompactReader, id: String, name: String) throws -> ContainerRecord {
+        let created = try reader.string()
+        let image = try reader.string()
+        let path = try reader.optionalString()
+        let args = try reader.bool() ? try reader.strings() : nil
         let configImage = try reader.optionalString()
-        let labels: [String: String]? = try reader.bool() ? try Self.readPairs(&reader) : nil
-        Config = ListedConfig(Image: configImage, Labels: labels)
+        let labels: [String: String]? = try reader.bool() ? try readPairs(&reader) : nil
+        var state: RunState?
         if try reader.bool() {
-            State = RunState(Running: try reader.optionalBool(), Paused: try reader.optionalBool(),
+            state = RunState(Running: try reader.optionalBool(), Paused: try reader.optionalBool(),
                              Restarting: try reader.optionalBool(), Dead: try reader.optionalBool(),
                              ExitCode: try reader.optionalInteger().map { Int($0) },
                              StartedAt: try reader.optionalString(), FinishedAt: try reader.optionalString())
-        } else {
-            State = nil
         }
+        var mountPoints: [String: MountPoint]?
         if try reader.bool() {
             var points: [String: MountPoint] = [:]
             for _ in 0..<(try reader.count()) {
@@ -360,12 +359,13 @@ extension ContainerRecord {
                                          RW: try reader.optionalBool(), Name: try reader.optionalString(),
                                          Driver: try reader.optionalString(), Type: try reader.optionalString())
             }
-            MountPoints = points
-        } else {
-            MountPoints = nil
+            mountPoints = points
         }
-        Driver = try reader.optionalString()
+        let driver = try reader.optionalString()
         guard reader.isAtEnd else { throw CompactReader.Malformed() }
+        return ContainerRecord(ID: id, Name: name, Created: created, Image: image, Path: path, Args: args,
+                               Config: ListedConfig(Image: configImage, Labels: labels), State: state,
+                               MountPoints: mountPoints, Driver: driver)
     }
 
     /// The ID and the name, then the rest as one embedded record, so that a reader of names

@@ -8,7 +8,8 @@ import StowageImages
 
 /// A container as its `containers/<id>/config.v2.json` describes it: the parts storage and
 /// listings need, read from files Stowage or Docker wrote, or from the container index.
-public struct ContainerRecord: Decodable, Sendable {
+/// A class, so that listings of thousands pass each along as one reference.
+public final class ContainerRecord: Decodable, Sendable {
     public struct RunState: Decodable, Sendable {
         public let Running: Bool?
         public let Paused: Bool?
@@ -51,6 +52,20 @@ public struct ContainerRecord: Decodable, Sendable {
     public let MountPoints: [String: MountPoint]?
     public let Driver: String?
 
+    init(ID: String, Name: String, Created: String, Image: String, Path: String?, Args: [String]?, Config: ListedConfig,
+         State: RunState?, MountPoints: [String: MountPoint]?, Driver: String?) {
+        self.ID = ID
+        self.Name = Name
+        self.Created = Created
+        self.Image = Image
+        self.Path = Path
+        self.Args = Args
+        self.Config = Config
+        self.State = State
+        self.MountPoints = MountPoints
+        self.Driver = Driver
+    }
+
     public var name: String { Name.hasPrefix("/") ? String(Name.dropFirst()) : Name }
     public var imageID: ImageID? { try? ImageID(parsing: Image) }
     public var createdSeconds: Int64 { Timestamp.parse(Created) ?? 0 }
@@ -68,9 +83,10 @@ public struct ContainerRecord: Decodable, Sendable {
         return started ? "exited" : "created"
     }
 
-    public init(bytes: [UInt8], path: String) throws {
+    /// The record `config.v2.json`'s bytes describe; `path` names the file in errors.
+    public static func decode(_ bytes: [UInt8], path: String) throws -> ContainerRecord {
         do {
-            self = try JSONDecoder().decode(ContainerRecord.self, from: Data(bytes))
+            return try JSONDecoder().decode(ContainerRecord.self, from: Data(bytes))
         } catch {
             throw StowageError(.invalidArchive, "container config \(path) is not valid: \(error)")
         }

@@ -37,7 +37,7 @@ public final class ContainerStore: Sendable {
     public func record(_ id: String) throws -> ContainerRecord? {
         let path = directory(of: id) + "/config.v2.json"
         guard let text = FileDescriptor.readText(path, limit: 16 << 20) else { return nil }
-        return try ContainerRecord(bytes: Array(text.utf8), path: path)
+        return try ContainerRecord.decode(Array(text.utf8), path: path)
     }
 
     /// The container's whole `Config` (what `commit` records), read from its `config.v2.json`.
