@@ -88,6 +88,9 @@ public struct CompactReader {
 
     public var isAtEnd: Bool { offset == end }
 
+    /// Where the next read starts, as an index into the bytes read.
+    public var position: Int { offset }
+
     /// What `CompactWriter.embed(_:)` wrote.
     public mutating func embedded() throws -> ArraySlice<UInt8> {
         let length = try count()

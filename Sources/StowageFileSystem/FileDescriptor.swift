@@ -192,21 +192,35 @@ extension FileDescriptor {
 
     /// A file's bytes (at most `limit`), or nil when it is missing or cannot be read.
     public static func readBytes(_ path: String, limit: Int = 1 << 30) -> [UInt8]? {
+        readPrefix(path, upTo: limit + 1).flatMap { $0.count > limit ? nil : $0 }
+    }
+
+    /// Up to `maximum` bytes from the start of the file (all of a shorter one), or nil if it
+    /// cannot be read. Read into one buffer of the file's size: no zeroing, no copy.
+    public static func readPrefix(_ path: String, upTo maximum: Int) -> [UInt8]? {
         guard let file = try? FileDescriptor.open(path, O_RDONLY | O_CLOEXEC) else { return nil }
         let expected = (try? file.status().size).map { Int($0) } ?? 0
-        var bytes = [UInt8](repeating: 0, count: min(max(expected, 0) + 1, limit + 1))
-        var filled = 0
-        while true {
-            if filled == bytes.count {
-                guard bytes.count <= limit else { return nil }  // longer than `limit`
-                bytes += [UInt8](repeating: 0, count: min(bytes.count, limit + 1 - bytes.count))
+        let capacity = min(max(expected, 0) + 1, maximum)  // one more, to see a file that grew
+        var failed = false
+        var bytes = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, initialized in
+            initialized = 0
+            while initialized < buffer.count {
+                let rest = UnsafeMutableRawBufferPointer(UnsafeMutableBufferPointer(rebasing: buffer[initialized...]))
+                guard let got = try? file.read(into: rest) else { failed = true; return }
+                if got == 0 { return }
+                initialized += got
             }
-            let start = filled
-            guard let got = try? bytes.withUnsafeMutableBytes({ try file.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[start...])) }) else { return nil }
-            if got == 0 { break }
-            filled += got
         }
-        return Array(bytes[0..<filled])
+        if failed { return nil }
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        var grew = bytes.count == capacity
+        while grew, bytes.count < maximum {
+            let wanted = min(chunk.count, maximum - bytes.count)
+            guard let got = try? chunk.withUnsafeMutableBytes({ try file.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[..<wanted])) }) else { return nil }
+            grew = got > 0
+            bytes += chunk[..<got]
+        }
+        return bytes
     }
 
     /// A small text file's contents without surrounding whitespace, or nil if it cannot be read.

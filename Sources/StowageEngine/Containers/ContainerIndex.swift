@@ -29,8 +29,8 @@ import StowageFileSystem
 /// with the changed containers (read back from their files) and a fresh seal appended after.
 /// A kill at any point leaves either a valid index or one that is seen to be stale.
 final class ContainerIndex: Sendable {
-    static let magic = "stowage-containers-index 2"
-    static let frameMagic = "stowage-containers-journal 1"
+    static let magic = "stowage-containers-index 3"
+    static let frameMagic = "stowage-containers-journal 2"
 
     let path: String
     let journalPath: String
@@ -105,9 +105,7 @@ final class ContainerIndex: Sendable {
         guard seal.trustworthy, let indexed = read(sealed: seal, decoding: true)?.records else { return [] }
         let actual = try rebuild()
         let encoded = { (record: ContainerRecord?) -> [UInt8] in
-            var writer = CompactWriter(magic: "")
-            record?.write(to: &writer)
-            return writer.bytes
+            record.map { Array($0.Name.utf8) + $0.restEncoded() } ?? []
         }
         return Set(indexed.keys).union(actual.keys).sorted().filter { encoded(indexed[$0]) != encoded(actual[$0]) }
     }
@@ -136,16 +134,11 @@ final class ContainerIndex: Sendable {
     }
 
     /// The snapshot with the journal applied, if both are intact, no change is in flight, and
-    /// the last seal written is `seal`; with every record decoded when `decoding`.
+    /// the last seal written is `seal`; with every record decoded when `decoding`, otherwise
+    /// only the names (the snapshot's names section, without the records after it).
     private func read(sealed seal: Seal, decoding: Bool) -> Contents? {
-        guard let bytes = FileDescriptor.readBytes(path), var reader = try? CompactReader(bytes, magic: Self.magic) else { return nil }
         do {
-            var contents = Contents(token: try reader.string(), names: NameTable(snapshot: bytes), snapshotSize: bytes.count)
-            var lastSeal = try Seal(reading: &reader)
-            let count = try reader.count()
-            if decoding { contents.records.reserveCapacity(count) } else { contents.names.stored.reserveCapacity(count) }
-            for _ in 0..<count { try Self.apply(&reader, to: &contents, decoding: decoding) }
-            guard reader.isAtEnd else { return nil }
+            guard var (contents, lastSeal) = try decoding ? readSnapshot() : readSnapshotNames() else { return nil }
             if let journal = FileDescriptor.readBytes(journalPath) {
                 contents.journalSize = journal.count
                 var offset = 0
@@ -162,11 +155,18 @@ final class ContainerIndex: Sendable {
                     lastSeal = try Seal(reading: &frame)
                     for _ in 0..<(try frame.count()) {
                         let id = try frame.string()
-                        if try frame.bool() {
-                            try Self.apply(&frame, to: &contents, decoding: decoding, fromJournal: true)
-                        } else {
+                        guard try frame.bool() else {
                             contents.names.changed[id] = .some(nil)
                             contents.records[id] = nil
+                            continue
+                        }
+                        let name = try frame.string()
+                        contents.names.changed[id] = .some(NameTable.withoutSlash(name))
+                        if decoding {
+                            var record = CompactReader(embedded: try frame.embedded())
+                            contents.records[id] = try ContainerRecord.read(&record, id: id, name: name)
+                        } else {
+                            try frame.skipEmbedded()
                         }
                     }
                 }
@@ -178,23 +178,68 @@ final class ContainerIndex: Sendable {
         }
     }
 
-    /// Reads one stored container into `contents`: from the snapshot (`fromJournal` false),
-    /// only where its name is (unless `decoding`); from a journal frame, as a change.
-    private static func apply(_ reader: inout CompactReader, to contents: inout Contents, decoding: Bool,
-                              fromJournal: Bool = false) throws {
-        let idRange = try reader.stringRange(), nameRange = try reader.stringRange()
-        if fromJournal || decoding {
-            let id = reader.text(idRange), name = reader.text(nameRange)
-            if fromJournal { contents.names.changed[id] = .some(NameTable.withoutSlash(name)) }
-            if decoding {
-                var record = CompactReader(embedded: try reader.embedded())
-                contents.records[id] = try ContainerRecord.read(&record, id: id, name: name)
-                return
-            }
-        } else {
-            contents.names.stored.append((idRange, nameRange))
+    /// The snapshot's header: its token, its seal, how many containers it holds, and its
+    /// names section (each container's ID and name, in the order of the records after it),
+    /// checked against that section's own SHA-256.
+    private struct SnapshotHeader {
+        var token: String
+        var seal: Seal
+        var count: Int
+        var names: ArraySlice<UInt8>
+
+        /// Reads it after the magic.
+        init(reading reader: inout CompactReader) throws {
+            token = try reader.string()
+            seal = try Seal(reading: &reader)
+            count = try reader.count()
+            let digest = try reader.string()
+            names = try reader.embedded()
+            guard digest == Digest.of(names).hex else { throw CompactReader.Malformed() }
         }
-        try reader.skipEmbedded()
+    }
+
+    /// The whole snapshot, every record decoded (its trailer checked).
+    private func readSnapshot() throws -> (Contents, Seal)? {
+        guard let bytes = FileDescriptor.readBytes(path), var reader = try? CompactReader(bytes, magic: Self.magic) else { return nil }
+        let header = try SnapshotHeader(reading: &reader)
+        var names = CompactReader(embedded: header.names)
+        var contents = Contents(token: header.token, names: NameTable(snapshot: []), snapshotSize: bytes.count)
+        contents.records.reserveCapacity(header.count)
+        for _ in 0..<header.count {
+            let id = try names.string(), name = try names.string()
+            var record = CompactReader(embedded: try reader.embedded())
+            contents.records[id] = try ContainerRecord.read(&record, id: id, name: name)
+        }
+        guard names.isAtEnd, reader.isAtEnd else { return nil }
+        return (contents, header.seal)
+    }
+
+    /// The snapshot's names only: its header and names section, read from the start of the
+    /// file (about a fifth of it) and checked by the section's SHA-256.
+    private func readSnapshotNames() throws -> (Contents, Seal)? {
+        guard var prefix = FileDescriptor.readPrefix(path, upTo: 4096) else { return nil }
+        // Where the names section ends: the header's fields, then its length.
+        var probe = CompactReader(embedded: prefix[...])
+        guard try probe.string() == Self.magic else { return nil }
+        _ = try probe.string()
+        _ = try Seal(reading: &probe)
+        _ = try probe.integer()
+        _ = try probe.string()
+        let namesEnd = probe.position + 8 + Int(try probe.integer())
+        if prefix.count < namesEnd {
+            guard let longer = FileDescriptor.readPrefix(path, upTo: namesEnd), longer.count == namesEnd else { return nil }
+            prefix = longer
+        }
+        var reader = CompactReader(embedded: prefix[...])
+        _ = try reader.string()
+        let header = try SnapshotHeader(reading: &reader)
+        var contents = Contents(token: header.token, names: NameTable(snapshot: prefix),
+                                snapshotSize: FileDescriptor.status(at: path).map { Int($0.size) } ?? 0)
+        var names = CompactReader(embedded: header.names)
+        contents.names.stored.reserveCapacity(header.count)
+        for _ in 0..<header.count { contents.names.stored.append((try names.stringRange(), try names.stringRange())) }
+        guard names.isAtEnd else { return nil }
+        return (contents, header.seal)
     }
 
     private func fileIdentities() -> [[Int64]] {
@@ -220,7 +265,10 @@ final class ContainerIndex: Sendable {
             for (id, record) in frame.changes {
                 writer.string(id)
                 writer.bool(record != nil)
-                record?.write(to: &writer)
+                if let record {
+                    writer.string(record.Name)
+                    writer.embed(record.restEncoded())
+                }
             }
         }
         let bytes = writer.finished()
@@ -239,12 +287,20 @@ final class ContainerIndex: Sendable {
     /// Writes a snapshot with a new token (so frames of the old one no longer apply), then
     /// drops the journal.
     private func writeSnapshot(_ records: [String: ContainerRecord], sealed seal: Seal) throws {
+        let ids = records.keys.sorted()
+        var names = CompactWriter()
+        for id in ids {
+            names.string(id)
+            names.string(records[id]!.Name)
+        }
         var writer = CompactWriter(magic: Self.magic)
         writer.string(LayerCacheID.random().rawValue)
         seal.write(to: &writer)
         writer.integer(records.count)
-        for id in records.keys.sorted() { records[id]!.write(to: &writer) }
-        // Not synced: a lost or torn snapshot is detected (seal, trailer) and rebuilt.
+        writer.string(Digest.of(names.bytes).hex)
+        writer.embed(names.bytes)
+        for id in ids { writer.embed(records[id]!.restEncoded()) }
+        // Not synced: a lost or torn snapshot is detected (seal, trailers) and rebuilt.
         try StagedFile.write(writer.finished(), to: path, mode: 0o600, synced: false)
         unlink(journalPath)
     }
@@ -368,14 +424,12 @@ extension ContainerRecord {
                                MountPoints: mountPoints, Driver: driver)
     }
 
-    /// The ID and the name, then the rest as one embedded record, so that a reader of names
-    /// skips the rest without decoding it.
-    func write(to writer: inout CompactWriter) {
-        writer.string(ID)
-        writer.string(Name)
+    /// Everything but the ID and the name, which the index keeps apart (so that a reader of
+    /// names skips the rest without decoding it); read back by `read(_:id:name:)`.
+    func restEncoded() -> [UInt8] {
         var rest = CompactWriter()
         writeRest(to: &rest)
-        writer.embed(rest.bytes)
+        return rest.bytes
     }
 
     private func writeRest(to writer: inout CompactWriter) {
