@@ -37,7 +37,7 @@ let package = Package(
         // The engine: a data root opened with its driver and stores; what the verbs do.
         .target(name: "StowageEngine", dependencies: ["StowageCore", "StowageFileSystem", "StowageArchive", "StowageTar", "StowageDrivers", "StowageLayers", "StowageImages", "StowageDistribution"]),
         // The command-line verbs, one file per verb.
-        .target(name: "StowageCLI", dependencies: ["StowageArchive", "StowageEngine", "StowageDistribution", "StowageImages", "StowageLayers", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .target(name: "StowageCLI", dependencies: ["CStowageShim", "StowageArchive", "StowageEngine", "StowageDistribution", "StowageImages", "StowageLayers", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "stowage", dependencies: ["StowageCLI"]),
 
         // Shared test helpers: temporary directories, processes, fixtures.

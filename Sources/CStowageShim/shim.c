@@ -185,3 +185,7 @@ int stowage_set_project_limit(const char *device, unsigned int project, unsigned
 int stowage_spawn_actions_closefrom(posix_spawn_file_actions_t *actions, int from) {
     return posix_spawn_file_actions_addclosefrom_np(actions, from);
 }
+
+int stowage_format_significant(char *buffer, unsigned long size, int precision, double value) {
+    return snprintf(buffer, size, "%.*g", precision, value);
+}

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CStowageShim
 import StowageCore
 
 /// Sizes and times as the docker CLI prints them (go-units).
@@ -14,7 +15,7 @@ enum Units {
             size /= 1000
             index += 1
         }
-        return format("%.*g", precision, size) + units[index]
+        return significant(size, precision) + units[index]
     }
 
     /// `HumanDuration`: `Less than a second`, `About a minute`, `3 hours`, `2 weeks`, …
@@ -45,12 +46,14 @@ enum Units {
         return text.prefix(10) + " " + text.dropFirst(11).prefix(8) + " +0000 UTC"
     }
 
-    private static func format(_ pattern: String, _ precision: Int32, _ value: Double) -> String {
+    /// `%.<precision>g`.
+    private static func significant(_ value: Double, _ precision: Int32) -> String {
         withUnsafeTemporaryAllocation(of: CChar.self, capacity: 64) { buffer in
-            _ = withVaList([precision, value]) { vsnprintf(buffer.baseAddress!, buffer.count, pattern, $0) }
+            _ = stowage_format_significant(buffer.baseAddress!, UInt(buffer.count), precision, value)
             return String(cString: buffer.baseAddress!)
         }
     }
+
 }
 
 /// Columns as the docker CLI aligns them (Go's tabwriter: minimum width 10, padding 3).

@@ -11,6 +11,14 @@ public struct Digest: Hashable, Sendable, Comparable, CustomStringConvertible, C
     /// The algorithm name; always `sha256`.
     public var algorithm: String { "sha256" }
 
+    /// Hashes the first 16 hex digits: the output of SHA-256 is uniform, so 64 bits of it
+    /// key a table as well as all 256, at a quarter of the work (listings of 10,000 images
+    /// look digests up tens of thousands of times).
+    public func hash(into hasher: inout Hasher) {
+        var hex = hex
+        hex.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer($0).prefix(16))) }
+    }
+
     /// Parses `sha256:<hex>`. Throws `StowageError(.invalidDigest)` for anything else.
     public init(parsing text: String) throws {
         guard text.hasPrefix("sha256:") else {
@@ -27,7 +35,8 @@ public struct Digest: Hashable, Sendable, Comparable, CustomStringConvertible, C
         self.hex = hex
     }
 
-    init(trustedHex: String) { self.hex = trustedHex }
+    /// A digest from hex Stowage checked when it wrote it (its own checksummed index files).
+    package init(trustedHex: String) { self.hex = trustedHex }
 
     /// The sha256 of `bytes`.
     public static func of<Bytes: Sequence>(_ bytes: Bytes) -> Digest where Bytes.Element == UInt8 {

@@ -84,11 +84,11 @@ final class ImageIndex: Sendable {
             var entries: [ImageID: Entry] = [:]
             entries.reserveCapacity(count)
             for _ in 0..<count {
-                let id = ImageID(try Digest(hex: try reader.string()))
+                let id = ImageID(Digest(trustedHex: try reader.string()))  // (checked when written)
                 let created = try reader.integer()
                 var stack: [(chainID: ChainID, size: Int64)] = []
                 for _ in 0..<(try reader.count()) {
-                    stack.append((ChainID(try Digest(hex: try reader.string())), try reader.integer()))
+                    stack.append((ChainID(Digest(trustedHex: try reader.string())), try reader.integer()))
                 }
                 entries[id] = Entry(created: created, layers: stack)
             }

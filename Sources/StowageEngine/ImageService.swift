@@ -56,14 +56,13 @@ extension ImageService {
     /// Every image, newest first.
     /// An image removed by another change while it is being read is left out.
     public func list() throws -> [ImageSummary] {
-        let all = try storage.references.all()
         var referencesByImage: [ImageID: [Reference]] = [:]
-        for entry in all { referencesByImage[entry.image, default: []].append(entry.reference) }
+        for (reference, image) in try storage.references.table() { referencesByImage[image, default: []].append(reference) }
         let entries = try storage.imageIndex.entries()
         // Only images with a metadata directory can have a parent: one listing, not a probe each.
         let parents = Set(try storage.images.idsWithMetadata().compactMap { try? storage.images.parent(of: $0) })
         return entries.map { id, entry in
-            ImageSummary(id: id, references: referencesByImage[id] ?? [], created: entry.created, size: entry.size,
+            ImageSummary(id: id, references: ReferenceStore.sorted(referencesByImage[id] ?? []), created: entry.created, size: entry.size,
                          hasChildren: parents.contains(id))
         }.sorted { ($0.created, $0.id.digest.hex) > ($1.created, $1.id.digest.hex) }
     }

@@ -43,6 +43,11 @@ public final class ReferenceStore: Sendable {
             .sorted { $0.name < $1.name }.map { ($0.reference, $0.image) }
     }
 
+    /// `references` in the order `all()` lists them (by name), each name spelled once.
+    public static func sorted(_ references: [Reference]) -> [Reference] {
+        references.count < 2 ? references : references.map { ($0.description, $0) }.sorted { $0.0 < $1.0 }.map(\.1)
+    }
+
     /// Every reference with its image, in no order.
     public func table() throws -> [Reference: ImageID] {
         try read()

@@ -74,3 +74,8 @@ int stowage_mount_overlay_from(const char *directory, const char *target, const 
 int stowage_set_project(int fd, unsigned int project);
 int stowage_get_project(int fd, unsigned int *project);
 int stowage_set_project_limit(const char *device, unsigned int project, unsigned long long bytes);
+
+/// printf's `%.*g` of `value` into `buffer` (as Go's `%.<precision>g` prints it for the
+/// values human-readable sizes take): a plain call where Swift could only reach printf
+/// through a boxed argument list.
+int stowage_format_significant(char *buffer, unsigned long size, int precision, double value);
