@@ -143,6 +143,22 @@ struct IndexTests {
         #expect(try root.succeed(["check"]) == "")
     }
 
+    @Test("create checks names in the snapshot's names section; a damaged section is not trusted")
+    func damagedNamesSection() throws {
+        let root = try populatedRoot()
+        for file in try indexFiles(root) { try FileManager.default.removeItem(atPath: file) }
+        _ = try listings(root)  // a snapshot of every container, no journal
+        let snapshot = root.path + "/.stowage/containers.index"
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: snapshot))
+        let web = try #require(bytes.range(of: Data("/web".utf8)))
+        bytes[web.lowerBound + 1] = UInt8(ascii: "x")  // "/xeb": the section no longer matches its SHA-256
+        try bytes.write(to: URL(fileURLWithPath: snapshot))
+        let taken = try root.run(["create", "--name", "web", "fixture/base"])
+        #expect(taken.status != 0 && taken.standardError.contains("is already in use"), "\(taken.standardError)")
+        #expect(try root.succeed(["create", "--name", "xeb", "fixture/base"]).count == 65)
+        #expect(try root.succeed(["check"]) == "")
+    }
+
     @Test("a kill at any step of a change keeps the index valid or detected: listings match the files after every point")
     func killDuringIndexUpdates() throws {
         for (syscall, command) in [("renameat2", ["create", "--name", "new", "fixture/base"]), ("unlinkat", ["rm", "web"]),

@@ -225,7 +225,10 @@ final class ContainerIndex: Sendable {
         _ = try Seal(reading: &probe)
         _ = try probe.integer()
         _ = try probe.string()
-        let namesEnd = probe.position + 8 + Int(try probe.integer())
+        let lengthStart = probe.position
+        let namesLength = try probe.integer()
+        guard namesLength >= 0, namesLength < 1 << 40 else { return nil }
+        let namesEnd = lengthStart + 8 + Int(namesLength)
         if prefix.count < namesEnd {
             guard let longer = FileDescriptor.readPrefix(path, upTo: namesEnd), longer.count == namesEnd else { return nil }
             prefix = longer
