@@ -10,6 +10,9 @@ typealias PayloadObserver = (UnsafeRawBufferPointer) -> Void
 
 /// Writes tar entries into a layer directory, one at a time. See `LayerApplier`.
 final class EntryWriter {
+    /// Files of at least this many bytes start their writeback as soon as they are written.
+    static let earlyWritebackSize = 1 << 20
+
     private let root: FileDescriptor
     private let options: ApplyOptions
     private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
@@ -20,9 +23,16 @@ final class EntryWriter {
     /// Directory times are set last, so that later entries do not disturb them.
     private var directoryTimes: [(components: [String], header: TarHeader)] = []
 
+    /// Whether the layer root was empty when this writer began (a new layer): then only what
+    /// this layer made can stand where an entry goes, and no entry needs a look first.
+    private let rootStartedEmpty: Bool
+    /// Whether this layer made a symbolic link, which can give what it made a second path.
+    private var madeSymbolicLink = false
+
     init(root: FileDescriptor, options: ApplyOptions) {
         self.root = root
         self.options = options
+        rootStartedEmpty = (try? root.isEmptyDirectory()) ?? false
     }
 
     deinit { buffer.deallocate() }
@@ -92,7 +102,8 @@ final class EntryWriter {
         }
         let parent = try directory(parentComponents, creating: true)
         let path = components.joined(separator: "/")
-        let existing = try parent.statusOfEntry(base)
+        let mayExist = !rootStartedEmpty || madeSymbolicLink || created.contains(path)
+        let existing = mayExist ? try parent.statusOfEntry(base) : nil
         if let existing, !(existing.isDirectory && header.kind == .directory) {
             try parent.removeEntry(base)
             cachedParent = nil
@@ -104,19 +115,25 @@ final class EntryWriter {
             directoryTimes.append((components, header))
         case .regular, .other:
             let file = try parent.createFile(base, mode: 0o600)
+            var written = 0
             while true {
                 let got = try data.read(into: buffer)
                 if got == 0 { break }
                 let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<got])
                 observe?(bytes)
                 try file.writeAll(bytes)
+                written += got
             }
-            file.startWriteback()
+            // A large file starts its writeback now, so that the layer's one syncfs waits for
+            // less; small ones are left to it, which writes them together (one request each
+            // would cost more than the wait it saves).
+            if written >= Self.earlyWritebackSize { file.startWriteback() }
             try applyMetadata(header, handle: file, name: base, in: parent)
         case .symbolicLink:
             // The target is stored as written, as Docker stores it, even when it climbs above
             // the root (`ok -> ../lib`): every later lookup resolves it inside the layer.
             try parent.makeSymbolicLink(base, target: header.linkNameBytes)
+            madeSymbolicLink = true
             cachedParent = nil
             try applyMetadata(header, name: base, in: parent, isSymbolicLink: true)
         case .hardLink:
