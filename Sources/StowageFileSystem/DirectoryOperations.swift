@@ -168,8 +168,11 @@ extension FileDescriptor {
         try SystemError.check(stowage_fchown_empty_path(rawValue, uid, gid), "chown", path)
     }
 
-    /// Changes permission bits through `/proc/self/fd/N` (works on O_PATH handles; not for symlinks).
+    /// Changes permission bits: `fchmod` on an open file, through `/proc/self/fd/N` on an
+    /// O_PATH handle (which `fchmod` refuses); not for symlinks.
     public func changeMode(_ mode: mode_t) throws {
+        if fchmod(rawValue, mode) == 0 { return }
+        guard errno == EBADF else { throw SystemError("chmod", path: path, errno: errno) }
         try SystemError.check(chmod(procPath, mode), "chmod", path)
     }
 
