@@ -46,6 +46,8 @@ final class ImageIndex: Sendable {
     func entries() throws -> [ImageID: Entry] {
         let ids = try images.ids()
         let cached = read() ?? [:]
+        // The usual case, nothing added or removed since the index was written: the index as it is.
+        if ids.count == cached.count, ids.allSatisfy({ cached[$0] != nil }) { return cached }
         var entries: [ImageID: Entry] = [:]
         entries.reserveCapacity(ids.count)
         var kept: [ImageID: Entry] = [:]
