@@ -161,7 +161,7 @@ final class ContainerIndex: Sendable {
                             continue
                         }
                         let name = try frame.string()
-                        contents.names.changed[id] = .some(NameTable.withoutSlash(name))
+                        contents.names.changed[id] = .some(ContainerRecord.withoutSlash(name))
                         if decoding {
                             var record = CompactReader(embedded: try frame.embedded())
                             contents.records[id] = try ContainerRecord.read(&record, id: id, name: name)
@@ -373,10 +373,6 @@ struct NameTable {
             if changed[id] == nil { return id }  // (not renamed or removed since)
         }
         return nil
-    }
-
-    static func withoutSlash(_ name: String) -> String {
-        name.hasPrefix("/") ? String(name.dropFirst()) : name
     }
 }
 

@@ -66,7 +66,12 @@ public final class ContainerRecord: Decodable, Sendable {
         self.Driver = Driver
     }
 
-    public var name: String { Name.hasPrefix("/") ? String(Name.dropFirst()) : Name }
+    public var name: String { Self.withoutSlash(Name) }
+
+    /// A name as `ps` shows it: Docker's leading slash dropped.
+    static func withoutSlash(_ name: String) -> String {
+        name.hasPrefix("/") ? String(name.dropFirst()) : name
+    }
     public var imageID: ImageID? { try? ImageID(parsing: Image) }
     public var createdSeconds: Int64 { Timestamp.parse(Created) ?? 0 }
     /// Volumes (not binds) it mounts, by name.
