@@ -327,8 +327,12 @@ struct DriverConformanceTests {
         #expect(Self.mounted(scratch.path) == false)
     }
 
+    /// Whether a filesystem is mounted on `path`: its device differs from its parent's. (A read of
+    /// `/proc/self/mountinfo` can miss entries while other tests mount and unmount in parallel.)
     private static func mounted(_ path: String) -> Bool {
-        ((try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? "").contains(" \(path) ")
+        var own = stat(), parent = stat()
+        guard stat(path, &own) == 0, stat(path + "/..", &parent) == 0 else { return false }
+        return own.st_dev != parent.st_dev
     }
 
     private static func difference(_ expected: [String: String], _ actual: [String: String]) -> String {
