@@ -141,6 +141,13 @@ public struct CompactReader {
         return offset..<offset + length
     }
 
+    /// A digest written as its hex (`string(digest.hex)`), read without making a `String`.
+    public mutating func digest() throws -> Digest {
+        let range = try stringRange()
+        guard let digest = bytes[range].withUnsafeBytes({ Digest(hexBytes: $0) }) else { throw Malformed() }
+        return digest
+    }
+
     public mutating func optionalString() throws -> String? {
         try bool() ? try string() : nil
     }

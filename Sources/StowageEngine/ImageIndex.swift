@@ -86,11 +86,11 @@ final class ImageIndex: Sendable {
             var entries: [ImageID: Entry] = [:]
             entries.reserveCapacity(count)
             for _ in 0..<count {
-                let id = ImageID(Digest(trustedHex: try reader.string()))  // (checked when written)
+                let id = ImageID(try reader.digest())
                 let created = try reader.integer()
                 var stack: [(chainID: ChainID, size: Int64)] = []
                 for _ in 0..<(try reader.count()) {
-                    stack.append((ChainID(Digest(trustedHex: try reader.string())), try reader.integer()))
+                    stack.append((ChainID(try reader.digest()), try reader.integer()))
                 }
                 entries[id] = Entry(created: created, layers: stack)
             }

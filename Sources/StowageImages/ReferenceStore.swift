@@ -148,7 +148,7 @@ public final class ReferenceStore: Sendable {
 
     // MARK: - The parsed copy
 
-    private static let parsedCopyMagic = "stowage-references 1"
+    private static let parsedCopyMagic = "stowage-references 2"
 
     /// The parsed copy, if it was made from the file with this digest and is intact.
     private func readParsedCopy(of fileDigest: Digest) -> [Reference: ImageID]? {
@@ -161,8 +161,8 @@ public final class ReferenceStore: Sendable {
             table.reserveCapacity(count)
             for _ in 0..<count {
                 let domain = try reader.string(), path = try reader.string(), tag = try reader.optionalString()
-                let digest = try reader.optionalString().map { try Digest(parsing: $0) }
-                let image = try ImageID(parsing: try reader.string())
+                let digest = try reader.bool() ? try reader.digest() : nil
+                let image = ImageID(try reader.digest())
                 table[Reference(domain: domain, path: path, tag: tag, digest: digest)] = image
             }
             return reader.isAtEnd ? table : nil
@@ -181,8 +181,8 @@ public final class ReferenceStore: Sendable {
             writer.string(reference.domain)
             writer.string(reference.path)
             writer.optionalString(reference.tag)
-            writer.optionalString(reference.digest?.description)
-            writer.string(image.description)
+            writer.optionalString(reference.digest?.hex)
+            writer.string(image.digest.hex)
         }
         try? StagedFile.write(writer.finished(), to: parsedCopyPath, mode: 0o600, synced: false)
     }

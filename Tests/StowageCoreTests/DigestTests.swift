@@ -22,6 +22,21 @@ struct DigestTests {
         #expect(throws: StowageError.self) { try Digest(parsing: text) }
     }
 
+    @Test("digests held as bytes print, compare, order and hash as their hex does")
+    func heldAsBytes() throws {
+        let digests = (0..<500).map { Digest.of(Array("\($0)".utf8)) }
+            + [try Digest(hex: String(repeating: "0", count: 64)), try Digest(hex: String(repeating: "f", count: 64)),
+               try Digest(hex: String(repeating: "0", count: 63) + "1"), try Digest(hex: "1" + String(repeating: "0", count: 63))]
+        for digest in digests {
+            let parsed = try Digest(hex: digest.hex)
+            #expect(parsed == digest && parsed.hashValue == digest.hashValue && parsed.hex == digest.hex)
+            #expect(digest.hex.utf8.count == 64 && digest.description == "sha256:" + digest.hex)
+        }
+        #expect(digests.sorted().map(\.hex) == digests.map(\.hex).sorted())
+        #expect(Set(digests).count == digests.count)
+        #expect(Set(digests.map { try! Digest(hex: $0.hex) }) == Set(digests))
+    }
+
     @Test("the sha256 of bytes matches a known vector")
     func hashesKnownVector() {
         #expect(Digest.of(Array("abc".utf8)).hex == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
