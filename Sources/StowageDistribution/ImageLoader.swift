@@ -23,6 +23,13 @@ struct ArchivedImage {
     let references: [Reference]
 }
 
+/// An image a load stored: its creation time and its layers, bottom first, with their sizes.
+public struct StoredImage: Sendable {
+    public let id: ImageID
+    public let created: Int64
+    public let layers: [(chainID: ChainID, size: Int64)]
+}
+
 /// Loads images from a docker-archive (`docker save` output) or an OCI image layout, as a
 /// tar file, a directory, or a stream: every layer is verified against the config's
 /// diff_ids (and, for OCI, against its blob digest) as it is applied; images are stored only
@@ -38,6 +45,9 @@ public final class ImageLoader {
     /// The most bytes one layer's tar stream may decompress to (the storage option
     /// `stowage.max-layer-size`); nil for no limit. A larger layer fails the load.
     public var maximumLayerSize: Int64?
+    /// Called once each image is stored, with what listings need of it (so that an index of
+    /// images can add it without reading its files again).
+    public var stored: (StoredImage) -> Void = { _ in }
 
     public init(layers: LayerStore, images: ImageStore, references: ReferenceStore) {
         self.layers = layers
@@ -102,6 +112,7 @@ public final class ImageLoader {
         // Layers found or made stay in the lease until the image holds them; the lease's
         // owner removes those of a failed load.
         var parent: ChainID?
+        var stack: [(chainID: ChainID, size: Int64)] = []
         for (index, (layer, diffID)) in zip(image.layers, diffIDs).enumerated() {
             progress(index, diffIDs.count)
             let registration: LayerRegistration
@@ -115,6 +126,7 @@ public final class ImageLoader {
                                    underlying: error.underlying)
             }
             parent = registration.layer.chainID
+            stack.append((registration.layer.chainID, registration.layer.size))
         }
         progress(diffIDs.count, diffIDs.count)
         CrashPoint.layersStored.reached()
@@ -123,6 +135,7 @@ public final class ImageLoader {
             try lease.add(.image(id))  // until it has its names: no prune takes it for dangling
             CrashPoint.imageStored.reached()
         }
+        stored(StoredImage(id: id, created: config.createdSeconds ?? 0, layers: stack))
         return id
     }
 

@@ -12,15 +12,17 @@ import StowageLayers
 /// prune decode no image config and read no layer record.
 ///
 /// What it holds never goes stale: an image ID is the digest of its config, so its creation
-/// time and chain cannot change, and a layer's size is fixed once it is registered. The
-/// index is checked against the listing of `imagedb/content/sha256` each time it is used:
-/// entries of images that are gone are dropped, images it does not know are read from their
-/// files and added. Any process may write it (a staged file renamed into place, not synced:
-/// a torn or lost file fails its SHA-256 trailer and is rebuilt), with no lock: whichever
-/// version wins holds only facts. What may change, an image's parent and its tags, is never
+/// time and chain cannot change, and a layer's size is fixed once it is registered. Which
+/// images exist is checked each time it is used: against the settled stamp of
+/// `imagedb/content/sha256` the index was written with (a `stat`, no listing), else against
+/// the listing of that directory: entries of images that are gone are dropped, images it
+/// does not know are read from their files and added. Any process may write it (a staged
+/// file renamed into place, not synced: a torn or lost file fails its SHA-256 trailer and is
+/// rebuilt), with no lock: whichever version wins holds only facts, and a stamp taken before
+/// the listing it vouches for. What may change, an image's parent and its tags, is never
 /// cached.
 final class ImageIndex: Sendable {
-    static let magic = "stowage-images-index 1"
+    static let magic = "stowage-images-index 2"
 
     /// What the index keeps of one image.
     struct Entry {
@@ -44,15 +46,23 @@ final class ImageIndex: Sendable {
 
     /// The entry of every stored image; an image that vanished while it was read is left out.
     func entries() throws -> [ImageID: Entry] {
+        // Taken before the listing: a change made while listing makes the next stamp differ.
+        let stamp = DirectoryStamp.current(images.contentDirectory)
+        let cached = read()
+        if let stamp, let cached, cached.stamp == stamp { return cached.entries }
+        let cachedEntries = cached?.entries ?? [:]
         let ids = try images.ids()
-        let cached = read() ?? [:]
-        // The usual case, nothing added or removed since the index was written: the index as it is.
-        if ids.count == cached.count, ids.allSatisfy({ cached[$0] != nil }) { return cached }
+        let vouched = stamp?.isSettled == true ? stamp : nil
+        // Nothing added or removed since the index was written: the index as it is.
+        if ids.count == cachedEntries.count, ids.allSatisfy({ cachedEntries[$0] != nil }) {
+            if let vouched { try? write(cachedEntries, stamp: vouched) }
+            return cachedEntries
+        }
         var entries: [ImageID: Entry] = [:]
         entries.reserveCapacity(ids.count)
         var kept: [ImageID: Entry] = [:]
         for id in ids {
-            if let entry = cached[id] {
+            if let entry = cachedEntries[id] {
                 entries[id] = entry
                 kept[id] = entry
             } else if let (entry, complete) = readEntry(id) {
@@ -60,8 +70,21 @@ final class ImageIndex: Sendable {
                 if complete { kept[id] = entry }
             }
         }
-        if kept.count != cached.count || kept.keys.contains(where: { cached[$0] == nil }) { try? write(kept) }
+        // The stamp vouches for the listing only when every listed image is kept.
+        let stampToWrite = kept.count == ids.count ? vouched : nil
+        if kept.count != cachedEntries.count || kept.keys.contains(where: { cachedEntries[$0] == nil }) || stampToWrite != nil {
+            try? write(kept, stamp: stampToWrite)
+        }
         return entries
+    }
+
+    /// Adds entries of images just stored (by a load that knows their layers), so that the
+    /// next listing reads none of their files. The directory has just changed: the index is
+    /// written with no stamp, and the next listing checks it against the directory's entries.
+    func add(_ added: [ImageID: Entry]) {
+        guard !added.isEmpty else { return }
+        let entries = (read()?.entries ?? [:]).merging(added) { _, new in new }
+        try? write(entries, stamp: nil)
     }
 
     /// Reads one image's entry from its config and layer records.
@@ -79,9 +102,15 @@ final class ImageIndex: Sendable {
 
     // MARK: - The file
 
-    private func read() -> [ImageID: Entry]? {
+    private func read() -> (entries: [ImageID: Entry], stamp: DirectoryStamp?)? {
         guard let bytes = FileDescriptor.readBytes(path), var reader = try? CompactReader(bytes, magic: Self.magic) else { return nil }
         do {
+            var stamp: DirectoryStamp?
+            if try reader.bool() {
+                stamp = DirectoryStamp(device: UInt64(bitPattern: try reader.integer()), inode: UInt64(bitPattern: try reader.integer()),
+                                       changeSeconds: try reader.integer(), changeNanoseconds: try reader.integer(),
+                                       modificationSeconds: try reader.integer(), modificationNanoseconds: try reader.integer())
+            }
             let count = try reader.count()
             var entries: [ImageID: Entry] = [:]
             entries.reserveCapacity(count)
@@ -94,14 +123,21 @@ final class ImageIndex: Sendable {
                 }
                 entries[id] = Entry(created: created, layers: stack)
             }
-            return reader.isAtEnd ? entries : nil
+            return reader.isAtEnd ? (entries, stamp) : nil
         } catch {
             return nil
         }
     }
 
-    private func write(_ entries: [ImageID: Entry]) throws {
+    private func write(_ entries: [ImageID: Entry], stamp: DirectoryStamp?) throws {
         var writer = CompactWriter(magic: Self.magic)
+        writer.bool(stamp != nil)
+        if let stamp {
+            for value in [Int64(bitPattern: stamp.device), Int64(bitPattern: stamp.inode), stamp.changeSeconds,
+                          stamp.changeNanoseconds, stamp.modificationSeconds, stamp.modificationNanoseconds] {
+                writer.integer(value)
+            }
+        }
         writer.integer(entries.count)
         for (id, entry) in entries {
             writer.string(id.digest.hex)

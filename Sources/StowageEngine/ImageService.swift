@@ -278,7 +278,17 @@ extension ImageService {
     /// load leaves the root as before (earlier images of the archive complete).
     @discardableResult
     public func load(path: String, with loader: ImageLoader) throws -> [ImageID] {
-        try storage.mutation { lease in try loader.load(path: path, lease: lease) }
+        var stored: [ImageID: ImageIndex.Entry] = [:]
+        let passOn = loader.stored
+        loader.stored = { image in
+            stored[image.id] = ImageIndex.Entry(created: image.created, layers: image.layers)
+            passOn(image)
+        }
+        defer {
+            loader.stored = passOn
+            storage.imageIndex.add(stored)  // also those stored before a failure
+        }
+        return try storage.mutation { lease in try loader.load(path: path, lease: lease) }
     }
 
     /// Writes the named images (IDs or references) as one archive.

@@ -119,6 +119,47 @@ struct IndexTests {
         #expect(try root.succeed(["check"]) == "")
     }
 
+    @Test("an image removed or added by another tool just after the image index was stamped is seen")
+    func imageChangeAfterStamp() throws {
+        let root = try DataRoot(driver: "vfs")
+        try root.succeed(["load", "-q", "-i", Fixtures.path("base.tar")])
+        try root.succeed(["load", "-q", "-i", Fixtures.path("links.tar")])
+        let content = root.path + "/image/vfs/imagedb/content/sha256/"
+        let links = try root.succeed(["images", "-q", "--no-trunc", "fixture/links"]).dropFirst("sha256:".count).prefix(64)
+        let all = try root.succeed(["images", "-q"])
+        // Only a change at least two seconds old vouches for the directory: wait, then list, so
+        // that the index is written with the directory's stamp.
+        Thread.sleep(forTimeInterval: 2.1)
+        #expect(try root.succeed(["images", "-q"]) == all)
+        // Within the same second (or tick of the filesystem's clock), as dockerd's rmi and load would.
+        let aside = root.path + "/links-config"
+        #expect(rename(content + links, aside) == 0)
+        #expect(!(try root.succeed(["images", "-q", "--no-trunc"]).contains(String(links))))
+        #expect(rename(aside, content + links) == 0)
+        #expect(try root.succeed(["images", "-q"]) == all)
+        #expect(try root.succeed(["check"]) == "")
+    }
+
+    @Test("a load records its images in the image index: the first listing after it reads no image config")
+    func loadFillsImageIndex() throws {
+        let root = try DataRoot(driver: "vfs")
+        try root.succeed(["load", "-q", "-i", Fixtures.path("base.tar")])
+        let id = try root.succeed(["images", "-q", "--no-trunc"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let config = root.path + "/image/vfs/imagedb/content/sha256/" + id.dropFirst("sha256:".count)
+        let original = try Data(contentsOf: URL(fileURLWithPath: config))
+        try FileManager.default.removeItem(atPath: root.path + "/.stowage/images-vfs.index")
+        try root.succeed(["rmi", "fixture/base"])
+        try root.succeed(["load", "-q", "-i", Fixtures.path("base.tar")])
+        // The config damaged in place (no directory change): a listing that read it would drop the image.
+        try Data("{".utf8).write(to: URL(fileURLWithPath: config))
+        #expect(try root.succeed(["images", "-q", "--no-trunc"]) == id + "\n")
+        try FileManager.default.removeItem(atPath: root.path + "/.stowage/images-vfs.index")
+        #expect(try root.succeed(["images", "-q", "--no-trunc"]) == "")
+        try original.write(to: URL(fileURLWithPath: config))
+        #expect(try root.succeed(["images", "-q", "--no-trunc"]) == id + "\n")
+        #expect(try root.succeed(["check"]) == "")
+    }
+
     @Test("the container journal grows by one frame per change and is folded into a new snapshot once it is large")
     func journalCompaction() throws {
         let root = try DataRoot(driver: "vfs")
