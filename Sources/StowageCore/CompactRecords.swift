@@ -1,5 +1,5 @@
 /// A compact binary encoding for Stowage's own index files: little-endian integers,
-/// length-prefixed UTF-8 strings, and a SHA-256 trailer (64 hex characters) over everything before it, so that a
+/// length-prefixed UTF-8 strings, digests as their 32 bytes, and a SHA-256 trailer (64 hex characters) over everything before it, so that a
 /// torn or corrupt file is told apart from a valid one. Reading it costs a small fraction of
 /// decoding the JSON files it summarises.
 public struct CompactWriter {
@@ -25,6 +25,16 @@ public struct CompactWriter {
         let utf8 = Array(value.utf8)
         integer(utf8.count)
         bytes.append(contentsOf: utf8)
+    }
+
+    /// A digest as its 32 bytes (half the size of its hex, and nothing to parse).
+    public mutating func digest(_ value: Digest) {
+        value.withBytes { bytes.append(contentsOf: $0) }
+    }
+
+    public mutating func optionalDigest(_ value: Digest?) {
+        bool(value != nil)
+        if let value { digest(value) }
     }
 
     public mutating func optionalString(_ value: String?) {
@@ -141,11 +151,15 @@ public struct CompactReader {
         return offset..<offset + length
     }
 
-    /// A digest written as its hex (`string(digest.hex)`), read without making a `String`.
+    /// What `CompactWriter.digest(_:)` wrote.
     public mutating func digest() throws -> Digest {
-        let range = try stringRange()
-        guard let digest = bytes[range].withUnsafeBytes({ Digest(hexBytes: $0) }) else { throw Malformed() }
-        return digest
+        guard end - offset >= 32 else { throw Malformed() }
+        defer { offset += 32 }
+        return Digest(rawBytes: bytes[offset..<offset + 32])
+    }
+
+    public mutating func optionalDigest() throws -> Digest? {
+        try bool() ? try digest() : nil
     }
 
     public mutating func optionalString() throws -> String? {

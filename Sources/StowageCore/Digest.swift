@@ -12,16 +12,19 @@ public struct Digest: Hashable, Sendable, Comparable, CustomStringConvertible, C
     private let words: (UInt64, UInt64, UInt64, UInt64)
 
     /// The hex encoding of the hash, 64 lowercase characters.
-    public var hex: String {
+    public var hex: String { hexPrefix(64) }
+
+    /// The first `count` hex characters (at most 15 make a string that allocates nothing).
+    private func hexPrefix(_ count: Int) -> String {
         withUnsafeBytes(of: words) { raw in
-            String(unsafeUninitializedCapacity: 64) { buffer in
+            let words = raw.bindMemory(to: UInt64.self)
+            return String(unsafeUninitializedCapacity: count) { buffer in
                 let alphabet: StaticString = "0123456789abcdef"
-                for (index, word) in raw.bindMemory(to: UInt64.self).enumerated() {
-                    for nibble in 0..<16 {
-                        buffer[index * 16 + nibble] = alphabet.utf8Start[Int((word >> UInt64(60 - 4 * nibble)) & 0xf)]
-                    }
+                for index in 0..<count {
+                    let nibble = words[index / 16] >> UInt64(60 - 4 * (index % 16)) & 0xf
+                    buffer[index] = alphabet.utf8Start[Int(nibble)]
                 }
-                return 64
+                return count
             }
         }
     }
@@ -81,6 +84,12 @@ public struct Digest: Hashable, Sendable, Comparable, CustomStringConvertible, C
         self.words = words
     }
 
+    /// Calls `body` with the digest's 32 bytes, in order.
+    func withBytes<Result>(_ body: (UnsafeRawBufferPointer) -> Result) -> Result {
+        let bigEndian = (words.0.bigEndian, words.1.bigEndian, words.2.bigEndian, words.3.bigEndian)
+        return withUnsafeBytes(of: bigEndian, body)
+    }
+
     /// The digest whose 32 bytes these are.
     init<Bytes: Collection>(rawBytes bytes: Bytes) where Bytes.Element == UInt8 {
         precondition(bytes.count == 32, "a sha256 digest has 32 bytes")
@@ -103,7 +112,7 @@ public struct Digest: Hashable, Sendable, Comparable, CustomStringConvertible, C
     public var description: String { "sha256:" + hex }
 
     /// The first 12 hex characters, as `docker images` shows IDs.
-    public var shortHex: String { String(hex.prefix(12)) }
+    public var shortHex: String { hexPrefix(12) }
 
     public init(from decoder: any Decoder) throws {
         try self.init(parsing: try decoder.singleValueContainer().decode(String.self))

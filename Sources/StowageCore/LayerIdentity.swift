@@ -90,7 +90,7 @@ public struct ImageID: Hashable, Sendable, CustomStringConvertible, Codable, Com
     public init(parsing text: String) throws { digest = try Digest(parsing: text) }
     public var description: String { digest.description }
     /// The 12-digit form `images` shows.
-    public var shortForm: String { String(digest.hex.prefix(12)) }
+    public var shortForm: String { digest.shortHex }
     public static func < (lhs: ImageID, rhs: ImageID) -> Bool { lhs.digest < rhs.digest }
     public init(from decoder: any Decoder) throws { digest = try Digest(from: decoder) }
     public func encode(to encoder: any Encoder) throws { try digest.encode(to: encoder) }

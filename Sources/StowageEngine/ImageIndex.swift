@@ -22,7 +22,7 @@ import StowageLayers
 /// the listing it vouches for. What may change, an image's parent and its tags, is never
 /// cached.
 final class ImageIndex: Sendable {
-    static let magic = "stowage-images-index 2"
+    static let magic = "stowage-images-index 3"
 
     /// What the index keeps of one image.
     struct Entry {
@@ -140,11 +140,11 @@ final class ImageIndex: Sendable {
         }
         writer.integer(entries.count)
         for (id, entry) in entries {
-            writer.string(id.digest.hex)
+            writer.digest(id.digest)
             writer.integer(entry.created)
             writer.integer(entry.layers.count)
             for layer in entry.layers {
-                writer.string(layer.chainID.digest.hex)
+                writer.digest(layer.chainID.digest)
                 writer.integer(layer.size)
             }
         }

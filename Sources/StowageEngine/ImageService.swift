@@ -64,7 +64,7 @@ extension ImageService {
         return entries.map { id, entry in
             ImageSummary(id: id, references: ReferenceStore.sorted(referencesByImage[id] ?? []), created: entry.created, size: entry.size,
                          hasChildren: parents.contains(id))
-        }.sorted { ($0.created, $0.id.digest.hex) > ($1.created, $1.id.digest.hex) }
+        }.sorted { ($0.created, $0.id.digest) > ($1.created, $1.id.digest) }
     }
 
     /// The image's history, newest step first, with each step's layer size.

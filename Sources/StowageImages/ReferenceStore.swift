@@ -148,7 +148,7 @@ public final class ReferenceStore: Sendable {
 
     // MARK: - The parsed copy
 
-    private static let parsedCopyMagic = "stowage-references 2"
+    private static let parsedCopyMagic = "stowage-references 3"
 
     /// The parsed copy, if it was made from the file with this digest and is intact.
     private func readParsedCopy(of fileDigest: Digest) -> [Reference: ImageID]? {
@@ -161,7 +161,7 @@ public final class ReferenceStore: Sendable {
             table.reserveCapacity(count)
             for _ in 0..<count {
                 let domain = try reader.string(), path = try reader.string(), tag = try reader.optionalString()
-                let digest = try reader.bool() ? try reader.digest() : nil
+                let digest = try reader.optionalDigest()
                 let image = ImageID(try reader.digest())
                 table[Reference(domain: domain, path: path, tag: tag, digest: digest)] = image
             }
@@ -181,8 +181,8 @@ public final class ReferenceStore: Sendable {
             writer.string(reference.domain)
             writer.string(reference.path)
             writer.optionalString(reference.tag)
-            writer.optionalString(reference.digest?.hex)
-            writer.string(image.digest.hex)
+            writer.optionalDigest(reference.digest)
+            writer.digest(image.digest)
         }
         try? StagedFile.write(writer.finished(), to: parsedCopyPath, mode: 0o600, synced: false)
     }
