@@ -47,7 +47,7 @@ final class ImageIndex: Sendable {
     /// The entry of every stored image; an image that vanished while it was read is left out.
     func entries() throws -> [ImageID: Entry] {
         // Taken before the listing: a change made while listing makes the next stamp differ.
-        let stamp = DirectoryStamp.current(images.contentDirectory)
+        let stamp = DirectoryStamp.current(images.contentPath)
         let cached = read()
         if let stamp, let cached, cached.stamp == stamp { return cached.entries }
         let cachedEntries = cached?.entries ?? [:]
@@ -105,12 +105,7 @@ final class ImageIndex: Sendable {
     private func read() -> (entries: [ImageID: Entry], stamp: DirectoryStamp?)? {
         guard let bytes = FileDescriptor.readBytes(path), var reader = try? CompactReader(bytes, magic: Self.magic) else { return nil }
         do {
-            var stamp: DirectoryStamp?
-            if try reader.bool() {
-                stamp = DirectoryStamp(device: UInt64(bitPattern: try reader.integer()), inode: UInt64(bitPattern: try reader.integer()),
-                                       changeSeconds: try reader.integer(), changeNanoseconds: try reader.integer(),
-                                       modificationSeconds: try reader.integer(), modificationNanoseconds: try reader.integer())
-            }
+            let stamp = try reader.bool() ? try reader.directoryStamp() : nil
             let count = try reader.count()
             var entries: [ImageID: Entry] = [:]
             entries.reserveCapacity(count)
@@ -132,12 +127,7 @@ final class ImageIndex: Sendable {
     private func write(_ entries: [ImageID: Entry], stamp: DirectoryStamp?) throws {
         var writer = CompactWriter(magic: Self.magic)
         writer.bool(stamp != nil)
-        if let stamp {
-            for value in [Int64(bitPattern: stamp.device), Int64(bitPattern: stamp.inode), stamp.changeSeconds,
-                          stamp.changeNanoseconds, stamp.modificationSeconds, stamp.modificationNanoseconds] {
-                writer.integer(value)
-            }
-        }
+        if let stamp { writer.directoryStamp(stamp) }
         writer.integer(entries.count)
         for (id, entry) in entries {
             writer.digest(id.digest)

@@ -161,11 +161,16 @@ extension StorageGraph {
     /// Whether older or power-cut runs may have left something that no lease names (cheap
     /// checks only).
     func needsFullSweep() throws -> Bool {
-        if try layers.mayHaveLeftovers() { return true }
+        if try layers.hasWriteSets() { return true }
         if try !FileDescriptor.openDirectory(configuration.dataRoot + "/tmp").isEmptyDirectory() { return true }
         if try FileDescriptor.openDirectory(metadataRoot).containsChild(where: { $0.contains(".partial-") }) { return true }
-        // Configs are named by 64 hex digits; anything longer is a staging file.
-        return try FileDescriptor.openDirectory(images.contentPath).containsChild { $0.utf8.count > 64 }
+        // The two directories with an entry per object, listed only when they changed.
+        let listings = CleanListings(path: configuration.dataRoot + "/.stowage/clean-listings-" + driver.name)
+        return try !listings.allClean([
+            (layers.recordsPath, { try !self.layers.hasUnfinishedRemovals() }),
+            // Configs are named by 64 hex digits; anything longer is a staging file.
+            (images.contentPath, { try !FileDescriptor.openDirectory(self.images.contentPath).containsChild { $0.utf8.count > 64 } }),
+        ])
     }
 
     /// Removes everything no complete object names, across the whole root. Only while no

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import StowageCore
 
 /// What identifies a directory's list of entries without reading it: its device and inode
 /// and its change and modification times, which the kernel sets whenever an entry is added,
@@ -49,5 +50,24 @@ public struct DirectoryStamp: Sendable, Equatable {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         return Int64(now.tv_sec) - max(changeSeconds, modificationSeconds) >= Self.settlingTime
+    }
+}
+
+extension CompactWriter {
+    /// A stamp as six integers.
+    public mutating func directoryStamp(_ stamp: DirectoryStamp) {
+        for value in [Int64(bitPattern: stamp.device), Int64(bitPattern: stamp.inode), stamp.changeSeconds,
+                      stamp.changeNanoseconds, stamp.modificationSeconds, stamp.modificationNanoseconds] {
+            integer(value)
+        }
+    }
+}
+
+extension CompactReader {
+    /// What `CompactWriter.directoryStamp(_:)` wrote.
+    public mutating func directoryStamp() throws -> DirectoryStamp {
+        DirectoryStamp(device: UInt64(bitPattern: try integer()), inode: UInt64(bitPattern: try integer()),
+                       changeSeconds: try integer(), changeNanoseconds: try integer(),
+                       modificationSeconds: try integer(), modificationNanoseconds: try integer())
     }
 }

@@ -10,8 +10,7 @@ import StowageFileSystem
 public final class ImageStore: Sendable {
     /// `image/<driver>/imagedb`.
     public let root: String
-    /// `content/sha256`: one file per image, named by its ID.
-    public var contentDirectory: String { root + "/content/sha256" }
+    private var contentDirectory: String { root + "/content/sha256" }
     private var metadataDirectory: String { root + "/metadata/sha256" }
 
     public init(root: String) throws {

@@ -50,6 +50,9 @@ public final class LayerStore: Sendable {
     /// Serialises registration and removal with every other change of the graph.
     public let graph: GraphLock
     private var layersDirectory: String { root + "/sha256" }
+    /// `layerdb/sha256`: one directory per layer, named by its chain ID (with `-removing`
+    /// while it is removed).
+    public var recordsPath: String { layersDirectory }
     /// Write sets, named after the lease of the operation making them.
     public var temporaryDirectory: String { root + "/tmp" }
 
@@ -282,11 +285,14 @@ public final class LayerStore: Sendable {
         }
     }
 
-    /// Whether interrupted work may have left something: a write set in `tmp/`, or a layer
-    /// half removed. Cheap: two directory listings.
-    public func mayHaveLeftovers() throws -> Bool {
-        if try !FileDescriptor.openDirectory(temporaryDirectory).isEmptyDirectory() { return true }
-        return try FileDescriptor.openDirectory(layersDirectory).containsChild { $0.hasSuffix("-removing") }
+    /// Whether an interrupted registration left a write set in `tmp/`.
+    public func hasWriteSets() throws -> Bool {
+        try !FileDescriptor.openDirectory(temporaryDirectory).isEmptyDirectory()
+    }
+
+    /// Whether an interrupted removal left a layer half removed: a listing of `recordsPath`.
+    public func hasUnfinishedRemovals() throws -> Bool {
+        try FileDescriptor.openDirectory(layersDirectory).containsChild { $0.hasSuffix("-removing") }
     }
 
     /// Removes what interrupted work left: write sets, half-removed layers, driver

@@ -140,6 +140,24 @@ struct IndexTests {
         #expect(try root.succeed(["check"]) == "")
     }
 
+    @Test("leftovers made just after an open recorded the layer and config directories clean are swept by the next open")
+    func leftoversAfterCleanListings() throws {
+        let root = try DataRoot(driver: "overlay2")
+        try root.succeed(["load", "-q", "-i", Fixtures.path("links.tar")])
+        Thread.sleep(forTimeInterval: 2.1)  // settled: the open records the listings clean
+        _ = try root.succeed(["images"])
+        #expect(FileManager.default.fileExists(atPath: root.path + "/.stowage/clean-listings-overlay2"))
+        let half = String(repeating: "4", count: 64)
+        let staging = "image/overlay2/imagedb/content/sha256/" + String(repeating: "5", count: 64) + ".partial-999999-abcd"
+        try shell("mkdir overlay2/\(half) image/overlay2/layerdb/sha256/\(half)-removing && printf \(half) > image/overlay2/layerdb/sha256/\(half)-removing/cache-id && echo x > \(staging)",
+                  directory: root.path)
+        _ = try root.succeed(["images"])
+        for leftover in ["overlay2/" + half, "image/overlay2/layerdb/sha256/\(half)-removing", staging] {
+            #expect(!FileManager.default.fileExists(atPath: root.path + "/" + leftover), "\(leftover) was not swept")
+        }
+        #expect(try root.succeed(["check"]) == "")
+    }
+
     @Test("a load records its images in the image index: the first listing after it reads no image config")
     func loadFillsImageIndex() throws {
         let root = try DataRoot(driver: "vfs")
