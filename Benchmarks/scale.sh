@@ -9,7 +9,8 @@
 #      each: images, images -a, system df
 #   4. rmi of an image of LAYERS layers of FILES files each (loaded again before each run)
 #   5. load of that image into an empty root, against tar -x of its layers into an empty
-#      directory on the same filesystem
+#      directory on the same filesystem, and against tar -x followed by sync (stowage's load
+#      is durable when it returns)
 #
 #   bash Benchmarks/scale.sh                                   # the issue's sizes (long: ~1 h)
 #   CONTAINERS=2000 IMAGES=2000 bash Benchmarks/scale.sh       # a shorter run
@@ -160,9 +161,14 @@ for i in $(seq "$runs"); do
     done
     end=$(now)
     echo $((end - start)) >> "$scratch/times/tar_-x"
+    sync  # stowage's load is durable when it returns (a syncfs per layer); tar's is not
+    end=$(now)
+    echo $((end - start)) >> "$scratch/times/tar_-x_sync"
 done
 rows+=("$(printf '%-34s %10s %10s %10s' "empty-root load vs tar -x" "$(median_ms "stowage empty-root load")" "$(median_ms "tar -x")" \
     "$(ratio "$(median_ms "tar -x")" "$(median_ms "stowage empty-root load")")")")
+rows+=("$(printf '%-34s %10s %10s %10s' "empty-root load vs tar -x; sync" "$(median_ms "stowage empty-root load")" "$(median_ms "tar -x sync")" \
+    "$(ratio "$(median_ms "tar -x sync")" "$(median_ms "stowage empty-root load")")")")
 
 echo
 echo "scale: median of $runs runs, in ms; overlay2; $(nproc) CPUs; stowage: ${stowage_bin#"$repo"/}"
