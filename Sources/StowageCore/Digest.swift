@@ -5,8 +5,8 @@ import CCrypto
 /// Only sha256 is accepted: it is the one algorithm Docker and the OCI image spec require,
 /// and a digest that cannot be verified here must not be trusted.
 ///
-/// The 32 bytes are held inline (four big-endian words, so that comparing the words orders
-/// digests as their hex does): copying, comparing and hashing one allocates nothing and
+/// The 32 bytes are held inline (as four integers, each eight bytes read big-endian, so that
+/// comparing the integers orders digests as their hex does): copying, comparing and hashing one allocates nothing and
 /// counts no references, which listings of 10,000 images do hundreds of thousands of times.
 public struct Digest: Hashable, Sendable, Comparable, CustomStringConvertible, Codable {
     private let words: (UInt64, UInt64, UInt64, UInt64)
