@@ -79,7 +79,6 @@ public final class FileDescriptor: Sendable {
         try bytes.withUnsafeBytes { try writeAll($0) }
     }
 
-    /// Flushes data and metadata to disk.
     /// Starts writing this file's data to disk without waiting for it (`sync_file_range`
     /// with `SYNC_FILE_RANGE_WRITE`); a later `syncFileSystem` then has little left to wait for.
     public func startWriteback() {
@@ -91,6 +90,7 @@ public final class FileDescriptor: Sendable {
         try SystemError.check(stowage_syncfs(rawValue), "syncfs", path)
     }
 
+    /// Flushes data and metadata to disk.
     public func sync() throws {
         try SystemError.check(fsync(rawValue), "fsync", path)
     }
