@@ -48,6 +48,14 @@ public final class ImageLoader {
     /// Called once each image is stored, with what listings need of it (so that an index of
     /// images can add it without reading its files again).
     public var stored: (StoredImage) -> Void = { _ in }
+    /// How many layers of an image are applied at once, on drivers that allow it.
+    public var layerConcurrency = ImageLoader.defaultLayerConcurrency
+
+    /// One per CPU, at most 4 (and 1 with `STOWAGE_LAYER_CONCURRENCY=1`).
+    public static var defaultLayerConcurrency: Int {
+        if let text = getenv("STOWAGE_LAYER_CONCURRENCY"), let count = Int(String(cString: text)), count > 0 { return count }
+        return min(4, max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    }
 
     public init(layers: LayerStore, images: ImageStore, references: ReferenceStore) {
         self.layers = layers
@@ -111,31 +119,25 @@ public final class ImageLoader {
 
         // Layers found or made stay in the lease until the image holds them; the lease's
         // owner removes those of a failed load.
-        var parent: ChainID?
-        var stack: [(chainID: ChainID, size: Int64)] = []
-        for (index, (layer, diffID)) in zip(image.layers, diffIDs).enumerated() {
-            progress(index, diffIDs.count)
-            let registration: LayerRegistration
-            do {
-                registration = try layers.register(try source.open(layer.path), parent: parent,
-                                                   expectedDiffID: diffID, expectedBlobDigest: layer.blobDigest,
-                                                   maximumUncompressedSize: maximumLayerSize, lease: lease)
-            } catch let error as StowageError {
-                let setting = error.code == .limitExceeded && maximumLayerSize != nil ? " (stowage.max-layer-size)" : ""
-                throw StowageError(error.code, "layer \(index + 1) of \(diffIDs.count) (\(layer.path)): \(error.message)\(setting)",
-                                   underlying: error.underlying)
-            }
-            parent = registration.layer.chainID
-            stack.append((registration.layer.chainID, registration.layer.size))
+        let inputs = zip(image.layers, diffIDs).enumerated().map { index, layer in
+            LayerInput(name: "layer \(index + 1) of \(diffIDs.count) (\(layer.0.path))", expectedDiffID: layer.1,
+                       expectedBlobDigest: layer.0.blobDigest) { try source.open(layer.0.path) }
         }
-        progress(diffIDs.count, diffIDs.count)
+        progress(0, diffIDs.count)
+        let stack: [LayerRecord]
+        do {
+            stack = try layers.registerStack(inputs, on: nil, maximumUncompressedSize: maximumLayerSize, concurrency: layerConcurrency,
+                                             lease: lease) { [progress] done in progress(done, diffIDs.count) }
+        } catch let error as StowageError where error.code == .limitExceeded && maximumLayerSize != nil {
+            throw StowageError(error.code, "\(error.message) (stowage.max-layer-size)", underlying: error.underlying)
+        }
         CrashPoint.layersStored.reached()
         try layers.graph.withExclusive {
             try images.put(configBytes)
             try lease.add(.image(id))  // until it has its names: no prune takes it for dangling
             CrashPoint.imageStored.reached()
         }
-        stored(StoredImage(id: id, created: config.createdSeconds ?? 0, layers: stack))
+        stored(StoredImage(id: id, created: config.createdSeconds ?? 0, layers: stack.map { ($0.chainID, $0.size) }))
         return id
     }
 

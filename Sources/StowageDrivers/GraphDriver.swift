@@ -52,6 +52,14 @@ public protocol DiffApplyingDriver: GraphDriver {
     func diff(_ id: LayerCacheID, parent: LayerCacheID?, to sink: ByteSink) throws -> ArchiveResult
     /// The bytes of the files `id` adds or changes against `parent` (what `ps -s` shows).
     func diffSize(_ id: LayerCacheID, parent: LayerCacheID?) throws -> Int64
+    /// Whether a layer's diff can be applied before its parent's: each layer is a directory
+    /// of its own, which the parent's files are not copied into (overlay2, fuse-overlayfs).
+    /// The layers of one image can then be applied at once.
+    var appliesLayersIndependently: Bool { get }
+}
+
+extension DiffApplyingDriver {
+    public var appliesLayersIndependently: Bool { false }
 }
 
 extension GraphDriver {

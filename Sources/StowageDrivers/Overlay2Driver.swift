@@ -313,6 +313,9 @@ public final class Overlay2Driver: DiffApplyingDriver {
 
     // MARK: - Diffs
 
+    /// A layer's diff directory holds only its own changes; whiteouts are character devices.
+    public var appliesLayersIndependently: Bool { true }
+
     public func applyDiff(_ id: LayerCacheID, from stream: ByteSource, options: ApplyOptions,
                           tarSplit: TarSplitWriter?) throws -> LayerApplyResult {
         var overlay = options

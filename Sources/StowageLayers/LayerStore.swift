@@ -156,54 +156,84 @@ public final class LayerStore: Sendable {
                          lease: Lease) throws -> LayerRegistration {
         let parentLayer = try parent.map { try requireLayer($0) }
         if let expectedDiffID, let existing = try find(ChainID(parent: parent, diffID: expectedDiffID), leasingIn: lease) {
-            let stream = try LayerStream(source, maximumUncompressedSize: maximumUncompressedSize)
-            try Self.drain(stream)
-            try Self.check(stream.diffID, expectedDiffID, stream.blobDigest, expectedBlobDigest)
+            let stream = try verify(source, expectedDiffID: expectedDiffID, expectedBlobDigest: expectedBlobDigest,
+                                    maximumUncompressedSize: maximumUncompressedSize)
             return LayerRegistration(layer: existing, applied: false, blobDigest: stream.blobDigest, compression: stream.compression)
         }
 
-        let cacheID = LayerCacheID.random()
-        try lease.add(.cache(cacheID))
-        let writeSet = temporaryDirectory + "/write-set-" + lease.id + "-" + LayerCacheID.random().rawValue.prefix(8)
+        let unborn = try prepareLayer(on: parentLayer?.cacheID, lease: lease)
         var committed = false
         do {
-            try SystemError.check(mkdir(writeSet, 0o700), "mkdir", writeSet)
-            try driver.create(cacheID, parent: parentLayer?.cacheID)
-            // The write set is private until renamed: its files need no staging of their own,
-            // and one syncfs below makes them durable together with the layer's files.
-            let record = try FileDescriptor.open(writeSet + "/tar-split.json.gz", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC)
-            var options = ApplyOptions()
-            options.expectedDiffID = expectedDiffID
-            options.expectedBlobDigest = expectedBlobDigest
-            options.maximumUncompressedSize = maximumUncompressedSize
-            let result = try driver.applyDiff(cacheID, from: source, options: options,
-                                              tarSplit: try TarSplitWriter(sink: FileSink(record)))
+            let result = try apply(source, to: unborn, expectedDiffID: expectedDiffID, expectedBlobDigest: expectedBlobDigest,
+                                   maximumUncompressedSize: maximumUncompressedSize)
             CrashPoint.layerApplied.reached()
             let chainID = ChainID(parent: parent, diffID: result.diffID)
             let layer = LayerRecord(chainID: chainID, diffID: result.diffID, parent: parent,
-                                    size: result.contentSize, cacheID: cacheID)
-            try writeMetadata(layer, into: writeSet)
-            try syncData(of: cacheID)
+                                    size: result.contentSize, cacheID: unborn.cacheID)
+            try writeMetadata(layer, into: unborn.writeSet)
+            try syncLayers()
             let won = try graph.withExclusive {
                 try lease.add(.layer(chainID))
-                return try commit(writeSet, as: chainID, committed: &committed)
+                let won = try commit(unborn.writeSet, as: chainID, committed: &committed)
+                if won { try syncRecords() }
+                return won
             }
             if won {
                 return LayerRegistration(layer: layer, applied: true, blobDigest: result.blobDigest, compression: result.compression)
             }
             // Another process stored the same layer meanwhile: use theirs (now in the lease).
-            try? driver.remove(cacheID)
-            try? Self.removeTree(writeSet)
+            discard(unborn)
             return LayerRegistration(layer: try requireLayer(chainID), applied: false,
                                      blobDigest: result.blobDigest, compression: result.compression)
         } catch {
             // Once renamed into place the layer is whole; the lease's owner decides its fate.
-            if !committed {
-                try? driver.remove(cacheID)
-                try? Self.removeTree(writeSet)
-            }
+            if !committed { discard(unborn) }
             throw error
         }
+    }
+
+    /// A layer being made: its driver directory and its write set, invisible to every reader
+    /// until the write set is renamed into `layerdb/sha256`.
+    struct UnbornLayer {
+        let cacheID: LayerCacheID
+        /// `layerdb/tmp/write-set-<lease>-<random>`: the layer's metadata files.
+        let writeSet: String
+    }
+
+    /// Creates the driver directory (on `parent`, a driver directory) and the write set of a
+    /// new layer, recording its cache ID in `lease` first.
+    func prepareLayer(on parent: LayerCacheID?, lease: Lease) throws -> UnbornLayer {
+        let unborn = UnbornLayer(cacheID: LayerCacheID.random(),
+                                 writeSet: temporaryDirectory + "/write-set-" + lease.id + "-" + LayerCacheID.random().rawValue.prefix(8))
+        try lease.add(.cache(unborn.cacheID))
+        do {
+            try SystemError.check(mkdir(unborn.writeSet, 0o700), "mkdir", unborn.writeSet)
+            try driver.create(unborn.cacheID, parent: parent)
+        } catch {
+            discard(unborn)
+            throw error
+        }
+        return unborn
+    }
+
+    /// Applies `source` into the new layer's driver directory, writing its tar-split record
+    /// into the write set.
+    func apply(_ source: ByteSource, to unborn: UnbornLayer, expectedDiffID: DiffID?, expectedBlobDigest: BlobDigest?,
+               maximumUncompressedSize: Int64?) throws -> LayerApplyResult {
+        // The write set is private until renamed: its files need no staging of their own,
+        // and one syncfs makes them durable together with the layer's files.
+        let record = try FileDescriptor.open(unborn.writeSet + "/tar-split.json.gz", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC)
+        var options = ApplyOptions()
+        options.expectedDiffID = expectedDiffID
+        options.expectedBlobDigest = expectedBlobDigest
+        options.maximumUncompressedSize = maximumUncompressedSize
+        return try driver.applyDiff(unborn.cacheID, from: source, options: options, tarSplit: try TarSplitWriter(sink: FileSink(record)))
+    }
+
+    /// Removes what `prepareLayer` made, as far as it exists.
+    func discard(_ unborn: UnbornLayer) {
+        try? driver.remove(unborn.cacheID)
+        try? Self.removeTree(unborn.writeSet)
     }
 
     /// The layer `chainID` if it is stored, recorded in `lease` in the same hold of the graph
@@ -216,7 +246,7 @@ public final class LayerStore: Sendable {
         }
     }
 
-    private func writeMetadata(_ layer: LayerRecord, into directory: String) throws {
+    func writeMetadata(_ layer: LayerRecord, into directory: String) throws {
         var files = [("diff", layer.diffID.description), ("size", String(layer.size)), ("cache-id", layer.cacheID.rawValue)]
         if let parent = layer.parent { files.append(("parent", parent.description)) }
         for (name, value) in files {
@@ -225,13 +255,19 @@ public final class LayerStore: Sendable {
         }
     }
 
-    /// Flushes the layer's files and its write set before the rename that makes them visible.
-    private func syncData(of cacheID: LayerCacheID) throws {
+    /// Flushes the filesystem of the driver's layers and the write sets (one syncfs), before
+    /// the renames that make them visible.
+    func syncLayers() throws {
         try FileDescriptor.openDirectory(driver.home).syncFileSystem()
     }
 
+    /// Flushes `layerdb/sha256` after renames into it.
+    func syncRecords() throws {
+        try FileDescriptor.openDirectory(layersDirectory).sync()
+    }
+
     /// Renames the write set into place; false if the layer appeared there meanwhile.
-    private func commit(_ writeSet: String, as chainID: ChainID, committed: inout Bool) throws -> Bool {
+    func commit(_ writeSet: String, as chainID: ChainID, committed: inout Bool) throws -> Bool {
         let target = layersDirectory + "/" + chainID.digest.hex
         do {
             try FileDescriptor.rename(writeSet, to: target, noReplace: true)
@@ -239,7 +275,6 @@ public final class LayerStore: Sendable {
             return false
         }
         committed = true
-        try FileDescriptor.openDirectory(layersDirectory).sync()
         return true
     }
 
@@ -342,6 +377,15 @@ public final class LayerStore: Sendable {
         while let first = value.first, isSpace(first) { value = value.dropFirst() }
         while let last = value.last, isSpace(last) { value = value.dropLast() }
         return String(decoding: value, as: UTF8.self)
+    }
+
+    /// Reads the stream of a layer that is already stored, only to check its digests.
+    func verify(_ source: ByteSource, expectedDiffID: DiffID, expectedBlobDigest: BlobDigest?,
+                maximumUncompressedSize: Int64?) throws -> LayerStream {
+        let stream = try LayerStream(source, maximumUncompressedSize: maximumUncompressedSize)
+        try Self.drain(stream)
+        try Self.check(stream.diffID, expectedDiffID, stream.blobDigest, expectedBlobDigest)
+        return stream
     }
 
     private static func drain(_ stream: ByteSource) throws {

@@ -39,7 +39,7 @@ extension Engine {
 }
 
 /// A layer tar built in the test.
-private func layerTar(_ entries: [(TarHeader, [UInt8])]) throws -> [UInt8] {
+func layerTar(_ entries: [(TarHeader, [UInt8])]) throws -> [UInt8] {
     let sink = MemorySink()
     let writer = TarWriter(sink: sink)
     for (header, data) in entries {
@@ -50,7 +50,7 @@ private func layerTar(_ entries: [(TarHeader, [UInt8])]) throws -> [UInt8] {
     return sink.bytes
 }
 
-private func file(_ name: String, _ text: String, mode: Int64 = 0o644, mtime: Int64 = 1_700_000_000) -> (TarHeader, [UInt8]) {
+func file(_ name: String, _ text: String, mode: Int64 = 0o644, mtime: Int64 = 1_700_000_000) -> (TarHeader, [UInt8]) {
     var header = TarHeader(name: name, typeflag: TarHeader.regularFlag)
     header.size = Int64(text.utf8.count)
     header.mode = mode
@@ -58,7 +58,7 @@ private func file(_ name: String, _ text: String, mode: Int64 = 0o644, mtime: In
     return (header, Array(text.utf8))
 }
 
-private func entry(_ name: String, _ flag: UInt8, mode: Int64 = 0o755, _ configure: (inout TarHeader) -> Void = { _ in }) -> (TarHeader, [UInt8]) {
+func entry(_ name: String, _ flag: UInt8, mode: Int64 = 0o755, _ configure: (inout TarHeader) -> Void = { _ in }) -> (TarHeader, [UInt8]) {
     var header = TarHeader(name: name, typeflag: flag)
     header.mode = mode
     header.modificationTime = TarTime(seconds: 1_700_000_000)
