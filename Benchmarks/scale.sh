@@ -9,14 +9,14 @@
 #      each: images, images -a, system df
 #   4. rmi of an image of LAYERS layers of FILES files each (loaded again before each run)
 #   5. load of that image into an empty root, against tar -x of its layers into an empty
-#      directory on the same filesystem, and against tar -x followed by sync (stowage's load
-#      is durable when it returns)
+#      directory on the same filesystem (a new ext4 loop filesystem for each run), and
+#      against tar -x followed by sync (stowage's load is durable when it returns)
 #
 #   bash Benchmarks/scale.sh                                   # the issue's sizes (long: ~1 h)
 #   CONTAINERS=2000 IMAGES=2000 bash Benchmarks/scale.sh       # a shorter run
 #   STOWAGE=/path/to/stowage bash Benchmarks/scale.sh          # skip the build, use this binary
 #
-# Installs nothing: needs dockerd, docker, python3 on PATH, and root (overlay mounts).
+# Installs nothing: needs dockerd, docker, python3, mkfs.ext4 on PATH, and root (overlay and loop mounts).
 set -euo pipefail
 
 bench="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -148,23 +148,36 @@ for _ in $(seq "$runs"); do
 done
 report "rmi ($layer_count layers)"
 stop_dockerd
-for i in $(seq "$runs"); do
+# Each run gets a new ext4 filesystem (a loop image made with mkfs.ext4's defaults, as a
+# machine's data disk is), the same for stowage and for tar: on a filesystem that has just
+# had files deleted, new inodes cost more, and far from evenly.
+mkdir -p "$scratch/fresh"
+fresh_filesystem() {
+    umount "$scratch/fresh" 2>/dev/null || true
+    rm -f "$scratch/fresh.img"
+    truncate -s 4G "$scratch/fresh.img"
+    mkfs.ext4 -q -F "$scratch/fresh.img"
+    mount -o loop "$scratch/fresh.img" "$scratch/fresh"
     sync
-    root="empty-$i"
+}
+for i in $(seq "$runs"); do
+    fresh_filesystem
+    root="fresh/root"
     timed "stowage empty-root load" stowage load -q -i "$scratch/layers.tar"
-    mkdir -p "$scratch/tar-$i"
     sync
     start=$(now)
     for tarball in "$scratch"/layer-tars/*/layer.tar; do
-        mkdir -p "$scratch/tar-$i/$(basename "$(dirname "$tarball")")"
-        tar -xf "$tarball" -C "$scratch/tar-$i/$(basename "$(dirname "$tarball")")"
+        mkdir -p "$scratch/fresh/tar/$(basename "$(dirname "$tarball")")"
+        tar -xf "$tarball" -C "$scratch/fresh/tar/$(basename "$(dirname "$tarball")")"
     done
     end=$(now)
     echo $((end - start)) >> "$scratch/times/tar_-x"
-    sync  # stowage's load is durable when it returns (a syncfs per layer); tar's is not
+    sync  # stowage's load is durable when it returns (a syncfs); tar's is not
     end=$(now)
     echo $((end - start)) >> "$scratch/times/tar_-x_sync"
 done
+umount "$scratch/fresh"
+rm -f "$scratch/fresh.img"
 rows+=("$(printf '%-34s %10s %10s %10s' "empty-root load vs tar -x" "$(median_ms "stowage empty-root load")" "$(median_ms "tar -x")" \
     "$(ratio "$(median_ms "tar -x")" "$(median_ms "stowage empty-root load")")")")
 rows+=("$(printf '%-34s %10s %10s %10s' "empty-root load vs tar -x; sync" "$(median_ms "stowage empty-root load")" "$(median_ms "tar -x sync")" \
