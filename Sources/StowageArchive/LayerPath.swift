@@ -10,44 +10,58 @@ enum LayerPath {
         guard !name.contains(0) else {
             throw StowageError(.unsafePath, "\(what) name contains a NUL byte: \(String(decoding: name.prefix { $0 != 0 }, as: UTF8.self))…")
         }
-        guard let text = String(validating: name, as: UTF8.self) else {
+        guard String(validating: name, as: UTF8.self) != nil else {
             throw StowageError(.unsupported, "\(what) name is not valid UTF-8: \(String(decoding: name, as: UTF8.self))")
         }
-        return try components(text, what: what)
-    }
-
-    static func components(_ text: String, what: String = "entry") throws -> [String] {
+        // Split as bytes: `/` never occurs inside a UTF-8 sequence, so every part is UTF-8 too.
         var result: [String] = []
-        for part in text.split(separator: "/", omittingEmptySubsequences: true) {
-            switch part {
-            case ".": continue
-            case "..":
+        for part in name.split(separator: slash, omittingEmptySubsequences: true) {
+            if isDot(part) { continue }
+            if isDotDot(part) {
                 guard !result.isEmpty else {
-                    throw StowageError(.unsafePath, "\(what) \"\(text)\" points outside the layer")
+                    throw StowageError(.unsafePath, "\(what) \"\(String(decoding: name, as: UTF8.self))\" points outside the layer")
                 }
                 result.removeLast()
-            default:
-                result.append(String(part))
+            } else {
+                result.append(String(decoding: part, as: UTF8.self))
             }
         }
         return result
     }
 
+    static func components(_ text: String, what: String = "entry") throws -> [String] {
+        try components(Array(text.utf8), what: what)
+    }
+
     /// Go's `filepath.Clean`, used to compare names the way tar-split does.
     static func cleanForComparison(_ name: [UInt8]) -> String {
-        let text = String(decoding: name, as: UTF8.self)
-        let rooted = text.hasPrefix("/")
-        var parts: [Substring] = []
-        for part in text.split(separator: "/", omittingEmptySubsequences: true) {
-            switch part {
-            case ".": continue
-            case "..":
-                if let last = parts.last, last != ".." { parts.removeLast() } else if !rooted { parts.append(part) }
-            default: parts.append(part)
+        let rooted = name.first == slash
+        var parts: [ArraySlice<UInt8>] = []
+        for part in name.split(separator: slash, omittingEmptySubsequences: true) {
+            if isDot(part) { continue }
+            if isDotDot(part) {
+                if let last = parts.last, !isDotDot(last) { parts.removeLast() } else if !rooted { parts.append(part) }
+            } else {
+                parts.append(part)
             }
         }
-        let joined = parts.joined(separator: "/")
-        if rooted { return "/" + joined }
-        return joined.isEmpty ? "." : joined
+        var cleaned: [UInt8] = rooted ? [slash] : []
+        cleaned.reserveCapacity(name.count + 1)
+        for (index, part) in parts.enumerated() {
+            if index > 0 { cleaned.append(slash) }
+            cleaned.append(contentsOf: part)
+        }
+        return cleaned.isEmpty ? "." : String(decoding: cleaned, as: UTF8.self)
+    }
+
+    private static let slash = UInt8(ascii: "/")
+    private static let dot = UInt8(ascii: ".")
+
+    private static func isDot(_ part: ArraySlice<UInt8>) -> Bool {
+        part.count == 1 && part.first == dot
+    }
+
+    private static func isDotDot(_ part: ArraySlice<UInt8>) -> Bool {
+        part.count == 2 && part.first == dot && part.last == dot
     }
 }
