@@ -36,7 +36,7 @@ public final class TarSplitWriter {
         guard !bytes.isEmpty || keepEmpty else { return }
         line.removeAll(keepingCapacity: true)
         append(#"{"type":2,"payload":""#)
-        line.append(contentsOf: Data(bytes).base64EncodedData())
+        appendBase64(bytes)
         append(#"","position":\#(position)}"#)
         try flushLine()
     }
@@ -59,13 +59,13 @@ public final class TarSplitWriter {
             }
         } else {
             append(#""name_raw":""#)
-            line.append(contentsOf: Data(name).base64EncodedData())
+            appendBase64(name)
             append(#"","#)
         }
         if size != 0 { append(#""size":\#(size),"#) }
         if let crc64 {
             append(#""payload":""#)
-            line.append(contentsOf: Data(crc64).base64EncodedData())
+            appendBase64(crc64)
             append(#"","#)
         } else {
             append(#""payload":null,"#)
@@ -89,24 +89,65 @@ public final class TarSplitWriter {
 
     /// A JSON string as Go's encoding/json writes it (HTML-safe escaping included).
     private func appendJSONString(_ text: String) {
-        let hex = Array("0123456789abcdef".utf8)
+        let hex = Self.hexDigits
         line.append(UInt8(ascii: "\""))
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": append("\\\"")
-            case "\\": append("\\\\")
-            case "\n": append("\\n")
-            case "\r": append("\\r")
-            case "\t": append("\\t")
-            case _ where scalar.value < 0x20, "<", ">", "&", "\u{2028}", "\u{2029}":
-                let value = scalar.value
-                append("\\u")
-                for shift in stride(from: 12, through: 0, by: -4) { line.append(hex[Int((value >> UInt32(shift)) & 0xf)]) }
+        var utf8 = text.utf8.makeIterator()
+        var pending: UInt8? = nil
+        while let byte = pending ?? utf8.next() {
+            pending = nil
+            switch byte {
+            case UInt8(ascii: "\""): append("\\\"")
+            case UInt8(ascii: "\\"): append("\\\\")
+            case UInt8(ascii: "\n"): append("\\n")
+            case UInt8(ascii: "\r"): append("\\r")
+            case UInt8(ascii: "\t"): append("\\t")
+            case 0..<0x20, UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: "&"):
+                append("\\u00")
+                line.append(hex[Int(byte >> 4)])
+                line.append(hex[Int(byte & 0xf)])
+            case 0xE2:
+                // U+2028 and U+2029 (E2 80 A8, E2 80 A9) are escaped too; any other sequence is copied.
+                guard let second = utf8.next() else { line.append(byte); break }
+                guard second == 0x80, let third = utf8.next() else {
+                    line.append(byte)
+                    pending = second
+                    continue
+                }
+                if third == 0xA8 || third == 0xA9 {
+                    append(third == 0xA8 ? "\\u2028" : "\\u2029")
+                } else {
+                    line.append(contentsOf: [byte, second, third])
+                }
             default:
-                line.append(contentsOf: String(scalar).utf8)
+                line.append(byte)
             }
         }
         line.append(UInt8(ascii: "\""))
+    }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+    private static let base64Digits = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+
+    /// Standard base64 with padding, as Go's encoding/json writes a `[]byte`.
+    private func appendBase64(_ bytes: [UInt8]) {
+        let digits = Self.base64Digits
+        line.reserveCapacity(line.count + (bytes.count + 2) / 3 * 4 + 64)
+        var index = 0
+        while index + 3 <= bytes.count {
+            let group = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2])
+            line.append(digits[Int(group >> 18)])
+            line.append(digits[Int(group >> 12 & 0x3f)])
+            line.append(digits[Int(group >> 6 & 0x3f)])
+            line.append(digits[Int(group & 0x3f)])
+            index += 3
+        }
+        let rest = bytes.count - index
+        guard rest > 0 else { return }
+        let group = UInt32(bytes[index]) << 16 | (rest == 2 ? UInt32(bytes[index + 1]) << 8 : 0)
+        line.append(digits[Int(group >> 18)])
+        line.append(digits[Int(group >> 12 & 0x3f)])
+        line.append(rest == 2 ? digits[Int(group >> 6 & 0x3f)] : UInt8(ascii: "="))
+        line.append(UInt8(ascii: "="))
     }
 }
 

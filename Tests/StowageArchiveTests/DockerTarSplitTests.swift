@@ -71,3 +71,29 @@ struct DockerTarSplitTests {
                 "docker save from Stowage's tar-split records changed the layers")
     }
 }
+
+@Suite("tar-split records written as Go's encoding/json writes them")
+struct TarSplitEncodingTests {
+    @Test("names are escaped as Go escapes them, payloads are padded base64, byte for byte")
+    func encoding() throws {
+        let sink = MemorySink()
+        let writer = try TarSplitWriter(sink: sink)
+        let names = ["plain/file", "a<b>&c\"d\\e", "tab\tnew\nline\r\u{1}", "line\u{2028}para\u{2029}", "€uro/é/\u{2030}", ""]
+        for name in names { try writer.addFile(name: Array(name.utf8), size: 3, crc64: [1, 2, 3, 4, 5, 6, 7, 8]) }
+        let segments: [[UInt8]] = [[0xff], [0xfb, 0xff], [0, 1, 2], Array(0..<200)]
+        for segment in segments { try writer.addSegment(segment) }
+        try writer.finish()
+        let lines = try GzipDecompressor(MemorySource(sink.bytes)).readAll().split(separator: UInt8(ascii: "\n")).map { String(decoding: $0, as: UTF8.self) }
+
+        let goNames = [#"plain/file"#, #"a\u003cb\u003e\u0026c\"d\\e"#, #"tab\tnew\nline\r\u0001"#, #"line\u2028para\u2029"#,
+                       "€uro/é/\u{2030}"]
+        for (index, name) in goNames.enumerated() {
+            #expect(lines[index] == #"{"type":1,"name":"\#(name)","size":3,"payload":"AQIDBAUGBwg=","position":\#(index)}"#)
+        }
+        #expect(lines[5] == #"{"type":1,"size":3,"payload":"AQIDBAUGBwg=","position":5}"#)
+        for (offset, segment) in segments.enumerated() {
+            let position = names.count + offset
+            #expect(lines[position] == #"{"type":2,"payload":"\#(Data(segment).base64EncodedString())","position":\#(position)}"#)
+        }
+    }
+}
