@@ -17,7 +17,7 @@ final class EntryWriter {
     private let options: ApplyOptions
     private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
     /// The last resolved parent directory; dropped whenever the tree's shape may have changed.
-    private var cachedParent: (path: String, descriptor: FileDescriptor)?
+    private var cachedParent: (components: [String], descriptor: FileDescriptor)?
     /// Paths this layer created (opaque whiteouts keep them).
     private var created: Set<String> = [""]
     /// Directory times are set last, so that later entries do not disturb them.
@@ -241,16 +241,21 @@ final class EntryWriter {
             try entry.changeMode(mode_t(header.permissions))
         }
         if !isDirectory {
-            try setTimes(header, name: name, in: parent)
+            try setTimes(header, name: name, in: parent, handle: handle)
         }
     }
 
-    private func setTimes(_ header: TarHeader, name: String, in parent: FileDescriptor) throws {
+    /// Through `handle`, an open regular file, when there is one (no lookup of `name` again).
+    private func setTimes(_ header: TarHeader, name: String, in parent: FileDescriptor, handle: FileDescriptor? = nil) throws {
         let modification = header.modificationTime
         var access = header.accessTime ?? modification
         if access < modification { access = modification }
-        try parent.setTimes(name, access: (access.seconds, Int64(access.nanoseconds)),
-                            modification: (modification.seconds, Int64(modification.nanoseconds)))
+        let times = (access: (access.seconds, Int64(access.nanoseconds)), modification: (modification.seconds, Int64(modification.nanoseconds)))
+        if let handle {
+            try handle.setTimes(access: times.access, modification: times.modification)
+        } else {
+            try parent.setTimes(name, access: times.access, modification: times.modification)
+        }
     }
 
     // MARK: - Resolving directories inside the root
@@ -258,15 +263,14 @@ final class EntryWriter {
     /// The directory at `components` (resolved as if the layer root were `/`), created with
     /// mode 0755 where missing when `creating`.
     private func directory(_ components: [String], creating: Bool) throws -> FileDescriptor {
-        let path = components.joined(separator: "/")
-        if let cachedParent, cachedParent.path == path { return cachedParent.descriptor }
+        if let cachedParent, cachedParent.components == components { return cachedParent.descriptor }
         let descriptor: FileDescriptor
         do {
             descriptor = try lookUpDirectory(components)
         } catch let error as SystemError where error.errno == ENOENT && creating {
             descriptor = try makeDirectories(components)
         }
-        cachedParent = (path, descriptor)
+        cachedParent = (components, descriptor)
         return descriptor
     }
 

@@ -144,6 +144,13 @@ extension FileDescriptor {
         }
     }
 
+    /// Sets access and modification times of this open file (`futimens`; not for O_PATH handles).
+    public func setTimes(access: (Int64, Int64), modification: (Int64, Int64)) throws {
+        var times = [timespec(tv_sec: Int(access.0), tv_nsec: Int(access.1)),
+                     timespec(tv_sec: Int(modification.0), tv_nsec: Int(modification.1))]
+        try SystemError.check(futimens(rawValue, &times), "futimens", path)
+    }
+
     /// Sets access and modification times of a child, not following a symlink.
     public func setTimes(_ name: String, access: (Int64, Int64), modification: (Int64, Int64)) throws {
         try SystemError.check(
