@@ -102,7 +102,7 @@ struct InspectCommand: ParsableCommand {
                     missing.append(image)
                 }
             }
-            print(JSONValue.array(objects).serialized(indent: "    "))
+            print(JSONValue.array(objects).serialized(indent: "    ", escapingHTML: false))
             if !missing.isEmpty {
                 throw StowageError(.notFound, "No such image: \(missing.joined(separator: ", "))")
             }

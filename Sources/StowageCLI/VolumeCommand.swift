@@ -62,7 +62,7 @@ struct VolumeCommand: ParsableCommand {
                         ("Scope", .string("local")),
                     ]))
                 }
-                print(JSONValue.array(objects).serialized(indent: "    "))
+                print(JSONValue.array(objects).serialized(indent: "    ", escapingHTML: false))
                 if !failures.isEmpty { throw StowageError(.notFound, failures.joined(separator: "\n")) }
             }
         }

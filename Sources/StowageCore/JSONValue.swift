@@ -1,6 +1,7 @@
 /// A JSON value with object keys in a chosen order, written exactly as Go's encoding/json
-/// writes it (`Marshal` and `MarshalIndent`, HTML characters escaped), so that output meant
-/// to match Docker's matches byte for byte.
+/// writes it (`Marshal` and `MarshalIndent`, HTML characters escaped; or an `Encoder` with
+/// `SetEscapeHTML(false)`, as the docker CLI prints `inspect`), so that output meant to match Docker's
+/// matches byte for byte.
 public indirect enum JSONValue: Equatable, Sendable {
     case null
     case bool(Bool)
@@ -25,25 +26,29 @@ public indirect enum JSONValue: Equatable, Sendable {
     }
 
     /// Compact (`indent` nil) or indented like `json.MarshalIndent(v, "", indent)`.
-    public func serialized(indent: String? = nil) -> String {
+    ///
+    /// `escapingHTML` false writes `<`, `>` and `&` as they are, as the docker CLI prints
+    /// `inspect` (Go's `Encoder.SetEscapeHTML(false)`); its `{{json .}}` template function, the
+    /// API's bodies and the files Docker stores are written by `json.Marshal`, which escapes them.
+    public func serialized(indent: String? = nil, escapingHTML: Bool = true) -> String {
         var output = ""
-        write(to: &output, indent: indent, level: 0)
+        write(to: &output, indent: indent, escapingHTML: escapingHTML, level: 0)
         return output
     }
 
-    private func write(to output: inout String, indent: String?, level: Int) {
+    private func write(to output: inout String, indent: String?, escapingHTML: Bool, level: Int) {
         switch self {
         case .null: output += "null"
         case .bool(let value): output += value ? "true" : "false"
         case .integer(let value): output += String(value)
-        case .string(let value): output += Self.quote(value)
+        case .string(let value): output += Self.quote(value, escapingHTML: escapingHTML)
         case .array(let values):
             guard !values.isEmpty else { output += "[]"; return }
             output += "["
             for (index, value) in values.enumerated() {
                 if index > 0 { output += "," }
                 Self.newline(&output, indent: indent, level: level + 1)
-                value.write(to: &output, indent: indent, level: level + 1)
+                value.write(to: &output, indent: indent, escapingHTML: escapingHTML, level: level + 1)
             }
             Self.newline(&output, indent: indent, level: level)
             output += "]"
@@ -53,9 +58,9 @@ public indirect enum JSONValue: Equatable, Sendable {
             for (index, (key, value)) in members.enumerated() {
                 if index > 0 { output += "," }
                 Self.newline(&output, indent: indent, level: level + 1)
-                output += Self.quote(key)
+                output += Self.quote(key, escapingHTML: escapingHTML)
                 output += indent == nil ? ":" : ": "
-                value.write(to: &output, indent: indent, level: level + 1)
+                value.write(to: &output, indent: indent, escapingHTML: escapingHTML, level: level + 1)
             }
             Self.newline(&output, indent: indent, level: level)
             output += "}"
@@ -67,8 +72,9 @@ public indirect enum JSONValue: Equatable, Sendable {
         output += "\n" + String(repeating: indent, count: level)
     }
 
-    /// A JSON string as Go writes it: `<`, `>`, `&`, U+2028 and U+2029 as `\uXXXX`.
-    public static func quote(_ text: String) -> String {
+    /// A JSON string as Go writes it: control characters, U+2028 and U+2029 as `\uXXXX`, and
+    /// `<`, `>`, `&` too unless `escapingHTML` is false.
+    public static func quote(_ text: String, escapingHTML: Bool = true) -> String {
         var output = "\""
         for scalar in text.unicodeScalars {
             switch scalar {
@@ -77,13 +83,20 @@ public indirect enum JSONValue: Equatable, Sendable {
             case "\n": output += "\\n"
             case "\r": output += "\\r"
             case "\t": output += "\\t"
-            case _ where scalar.value < 0x20, "<", ">", "&", "\u{2028}", "\u{2029}":
-                let hex = String(scalar.value, radix: 16)
-                output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            case "<", ">", "&":
+                if escapingHTML { output += Self.unicodeEscape(scalar) } else { output.unicodeScalars.append(scalar) }
+            case _ where scalar.value < 0x20, "\u{2028}", "\u{2029}":
+                output += Self.unicodeEscape(scalar)
             default:
                 output.unicodeScalars.append(scalar)
             }
         }
         return output + "\""
+    }
+
+    /// `\uXXXX`, lowercase hex as Go writes it.
+    private static func unicodeEscape(_ scalar: Unicode.Scalar) -> String {
+        let hex = String(scalar.value, radix: 16)
+        return "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
     }
 }

@@ -95,6 +95,13 @@ struct ContainerCommandTests {
             let history = ["history", "--format", "{{.CreatedBy}}|{{.Size}}|{{.Comment}}", committed]
             let ourHistory = try root.run(history), theirHistory = try docker.docker(history)
             #expect(ourHistory == theirHistory, "history of \(fixture) on \(driver)")
+            // The docker CLI prints `&`, `<`, `>` as they are in `inspect` (its encoder does not
+            // escape HTML) but escaped in `{{json .}}` (json.Marshal), as the files on disk are.
+            let inspect = ["image", "inspect", committed], json = ["history", "--no-trunc", "--format", "{{json .}}", committed]
+            for (arguments, shown) in [(inspect, "cd / && echo hello > newfile"), (json, #"cd / \u0026\u0026 echo hello \u003e newfile"#)] {
+                let ourText = try root.run(arguments), theirText = try docker.docker(arguments)
+                #expect(theirText.contains(shown) && ourText.contains(shown), "\(arguments):\n\(ourText)\n-- docker:\n\(theirText)")
+            }
 
             let ours = root.directory.join("ours-\(fixture).tar"), theirs = root.directory.join("theirs-\(fixture).tar")
             try root.run(["save", "-o", ours, committed])
