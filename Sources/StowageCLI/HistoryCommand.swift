@@ -44,9 +44,10 @@ struct HistoryCommand: ParsableCommand {
                 }
                 return
             }
-            var table = Table(header: ["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"])
+            // docker's table shows CreatedSince, or CreatedAt under its own header with -H=false.
+            var table = Table(header: ["IMAGE", human ? "CREATED" : "CREATED AT", "CREATED BY", "SIZE", "COMMENT"])
             for entry in entries {
-                table.append([id(entry), field("CreatedSince", entry), field("CreatedBy", entry), field("Size", entry), entry.comment])
+                table.append([id(entry), field(human ? "CreatedSince" : "CreatedAt", entry), field("CreatedBy", entry), field("Size", entry), entry.comment])
             }
             print(table.render(), terminator: "")
         }

@@ -57,7 +57,8 @@ struct DockerInteropTests {
         // The default tables and inspect's JSON, exactly as the docker CLI prints them.
         for arguments in [["images"], ["images", "-a", "--digests"], ["images", "--no-trunc"], ["images", "-q"],
                           ["history", "fixture/whiteout"], ["history", "--no-trunc", "fixture/links"],
-                          ["history", "-q", "fixture/links"],
+                          ["history", "-q", "fixture/links"], ["history", "-H=false", "fixture/links"],
+                          ["history", "--human=false", "--no-trunc", "fixture/whiteout"],
                           ["image", "inspect", "fixture/links", "fixture/whiteout"]] {
             var docker = try engine.docker(arguments)
             var stowage = try root.succeed(arguments.first == "image" ? Array(arguments.dropFirst()) : arguments)
