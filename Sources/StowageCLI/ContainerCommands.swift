@@ -161,7 +161,7 @@ struct RemoveContainerCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let engine = try global.openEngine()
-            try forEachReportingFailures(containers, kind: .notFound) { container in
+            try forEachReportingFailures(containers, ignoring: { force && $0.code == .notFound }) { container in
                 try engine.containers.remove(container, force: force, removeVolumes: volumes)
                 print(container)
             }

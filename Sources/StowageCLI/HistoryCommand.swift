@@ -145,7 +145,7 @@ struct RemoveImageCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let engine = try global.openEngine()
-            try forEachReportingFailures(images, kind: .notFound, separator: "; ") { image in
+            try forEachReportingFailures(images) { image in
                 print(try engine.images.remove(image, force: force).map { $0 + "\n" }.joined(), terminator: "")
             }
         }

@@ -21,19 +21,23 @@ func reportingErrors(_ body: () throws -> Void) throws {
 }
 
 /// Runs `body` for each item, as the docker CLI runs a verb over several objects: an item
-/// that fails does not stop the others; the failures are reported together at the end, each
-/// as `Error response from daemon: …`.
-func forEachReportingFailures(_ items: [String], kind: StowageError.Code, separator: String = "\n",
+/// that fails does not stop the others. Each failure is reported on its own `stowage: …`
+/// line, the same shape as any other error, and the command exits 1 once every item was
+/// tried. A failure `ignored` accepts is no failure (`rm -f` of a missing container).
+func forEachReportingFailures(_ items: [String], ignoring ignored: (StowageError) -> Bool = { _ in false },
                               _ body: (String) throws -> Void) throws {
-    var failures: [String] = []
+    var failed = false
     for item in items {
         do {
             try body(item)
         } catch let error as StowageError {
-            failures.append("Error response from daemon: \(error)")
+            guard !ignored(error) else { continue }
+            failed = true
+            var standardError = StandardErrorStream()
+            print("stowage: \(error)", to: &standardError)
         }
     }
-    if !failures.isEmpty { throw StowageError(kind, failures.joined(separator: separator)) }
+    if failed { throw ExitCode.failure }
 }
 
 struct StandardErrorStream: TextOutputStream {

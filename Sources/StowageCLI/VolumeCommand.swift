@@ -76,7 +76,7 @@ struct VolumeCommand: ParsableCommand {
         func run() throws {
             try reportingErrors {
                 let engine = try global.openEngine()
-                try forEachReportingFailures(names, kind: .alreadyExists) { name in
+                try forEachReportingFailures(names) { name in
                     try engine.volumes.remove(name)
                     print(name)
                 }

@@ -267,6 +267,29 @@ struct ContainerCommandTests {
         #expect(!(try String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)).contains(root.path))
     }
 
+    @Test("rm, rmi and volume rm report each failed item on its own line, go on with the others, and rm -f ignores missing containers")
+    func perItemFailures() throws {
+        let root = try Root(driver: "vfs")
+        try root.run(["create", "--name", "kept", "fixture/base"])
+        try root.run(["create", "--name", "gone", "fixture/base"])
+        try root.run(["volume", "create", "v1"])
+        let cases: [([String], output: String, errors: [String])] = [
+            (["rm", "nosuch1", "gone", "nosuch2"], "gone\n", ["No such container: nosuch1", "No such container: nosuch2"]),
+            (["rmi", "nosuch:1", "nosuch:2"], "", ["No such image: nosuch:1", "No such image: nosuch:2"]),
+            (["volume", "rm", "nov", "v1"], "v1\n", ["no such volume"]),
+        ]
+        for (arguments, output, errors) in cases {
+            let result = try stowage(["--data-root", root.path, "-s", "vfs"] + arguments)
+            let lines = result.standardError.split(separator: "\n").map(String.init)
+            #expect(result.status == 1 && result.output == output, "\(arguments): \(result.output)")
+            #expect(lines.count == errors.count && zip(lines, errors).allSatisfy { $0.hasPrefix("stowage: ") && !$0.dropFirst(9).contains("stowage:") && $0.contains($1) },
+                    "\(arguments): \(result.standardError)")
+        }
+        // As docker's `rm -f`: a container that is not there is no failure.
+        let forced = try stowage(["--data-root", root.path, "-s", "vfs", "rm", "-f", "nosuch", "kept"])
+        #expect(forced.status == 0 && forced.output == "kept\n" && forced.standardError.isEmpty, "\(forced.standardError)")
+    }
+
     @Test("SIGKILL during create, commit and rm leaves a consistent root after the next start",
           arguments: ["container-layers-created", "container-layers-recorded", "commit-layer-registered", "container-unlisted", "container-layer-unlisted"])
     func crash(point: String) throws {
