@@ -137,6 +137,7 @@ struct ExportCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            try refuseTerminalOutput(output)
             let engine = try global.openEngine()
             try writeStream(to: output, printingDigest: false) { try engine.containers.export(container, to: $0) }
         }

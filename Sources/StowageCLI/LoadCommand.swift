@@ -101,9 +101,7 @@ struct SaveCommand: ParsableCommand {
             guard let archiveFormat = ArchiveFormat(rawValue: format) else {
                 throw StowageError(.invalidArgument, "unknown archive format \"\(format)\": use docker or oci")
             }
-            if output == nil, isatty(1) == 1 {
-                throw StowageError(.invalidArgument, "cowardly refusing to save to a terminal. Use the -o flag or redirect")
-            }
+            try refuseTerminalOutput(output)
             let engine = try global.openEngine()
             try writeStream(to: output, printingDigest: false) { sink in
                 try engine.images.save(images, format: archiveFormat, to: sink)

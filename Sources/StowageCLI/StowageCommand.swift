@@ -20,7 +20,25 @@ public struct StowageCommand: ParsableCommand {
         if let verb = arguments.first, let command = leafCommands[verb] {
             runDirectly(command, Array(arguments.dropFirst()))
         }
+        if let refusal = unknownVerb(arguments) {
+            var standardError = StandardErrorStream()
+            print(refusal, to: &standardError)
+            exit(withError: ExitCode.failure)
+        }
         main(arguments)
+    }
+
+    /// What docker says, exiting 1, for a verb or help topic it does not have: `stowage:
+    /// 'imagse' is not a stowage command.` (not a complaint about the global options before
+    /// it), `unknown help topic: nosuch`. Nil when the verb is known or absent.
+    static func unknownVerb(_ arguments: [String]) -> String? {
+        let isVerb = { (word: String) in leafCommands[word] != nil || groupVerbs.contains(word) }
+        guard let verb = arguments.first, !verb.hasPrefix("-") else { return nil }
+        if verb == "help" {
+            guard let topic = arguments.dropFirst().first, !topic.hasPrefix("-"), !isVerb(topic) else { return nil }
+            return "unknown help topic: \(topic)"
+        }
+        return isVerb(verb) ? nil : "stowage: '\(verb)' is not a stowage command.\nSee 'stowage --help'"
     }
 
     /// The verbs that are commands of their own (not groups), by name and alias; where a name

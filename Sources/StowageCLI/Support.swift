@@ -63,6 +63,14 @@ func openInput(_ path: String) throws -> ByteSource {
     }
 }
 
+/// Refuses, as docker's `save` and `export` do, to write an archive to standard output when
+/// that is a terminal and no `-o` file was named.
+func refuseTerminalOutput(_ output: String?) throws {
+    if output == nil, isatty(1) == 1 {
+        throw StowageError(.invalidArgument, "cowardly refusing to save to a terminal. Use the -o flag or redirect")
+    }
+}
+
 /// Sends a tar stream that `produce` writes to a file (atomically: all or nothing), to
 /// standard output, or only prints its sha256 when `printingDigest`.
 func writeStream(to output: String?, printingDigest: Bool, _ produce: (ByteSink) throws -> Void) throws {

@@ -290,6 +290,32 @@ struct ContainerCommandTests {
         #expect(forced.status == 0 && forced.output == "kept\n" && forced.standardError.isEmpty, "\(forced.standardError)")
     }
 
+    @Test("a misspelled verb or help topic is named as docker names it, exit 1, not blamed on the global options")
+    func unknownVerbs() throws {
+        let directory = try TemporaryDirectory("verbs")
+        let misspelled = try stowage(["--data-root", directory.path + "/root", "imagse"])
+        #expect(misspelled.status == 1 && misspelled.standardError == "stowage: 'imagse' is not a stowage command.\nSee 'stowage --help'\n",
+                "\(misspelled.standardError)")
+        let topic = try stowage(["help", "nosuch"])
+        #expect(topic.status == 1 && topic.standardError == "unknown help topic: nosuch\n", "\(topic.standardError)")
+        let help = try stowage(["help", "images"])
+        #expect(help.status == 0 && help.output.contains("--filter"), "\(help.output)")
+        #expect(!FileManager.default.fileExists(atPath: directory.path + "/root"))
+    }
+
+    @Test("save and export refuse to write an archive to a terminal, as docker's do")
+    func refusesTerminal() throws {
+        let root = try Root(driver: "vfs")
+        try root.run(["create", "--name", "c1", "fixture/base"])
+        for verb in [["save", "fixture/base"], ["export", "c1"]] {
+            // `script` gives the command a pseudo-terminal as its standard output.
+            let command = ([try stowageBinary(), "--data-root", root.path, "-s", "vfs"] + verb).joined(separator: " ")
+            let result = try runProcess(["script", "-qec", command, "/dev/null"])
+            #expect(result.status == 1 && result.output.contains("stowage: cowardly refusing to save to a terminal. Use the -o flag or redirect"),
+                    "\(verb): \(result.output)")
+        }
+    }
+
     @Test("SIGKILL during create, commit and rm leaves a consistent root after the next start",
           arguments: ["container-layers-created", "container-layers-recorded", "commit-layer-registered", "container-unlisted", "container-layer-unlisted"])
     func crash(point: String) throws {
