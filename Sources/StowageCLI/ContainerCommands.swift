@@ -205,6 +205,11 @@ func confirm(_ warning: String) -> Bool {
 }
 
 /// A prune's report: the heading and what went (when anything did), then the bytes freed.
+extension ImageRemovalEvent {
+    /// How `prune` lists it: `untagged: busybox:latest`, `deleted: sha256:…`.
+    var pruneLine: String { "\(kind.lowercased()): \(value)" }
+}
+
 func printPruned(_ heading: String, _ items: [String], reclaimed: Int64?) {
     if !items.isEmpty {
         print(heading)

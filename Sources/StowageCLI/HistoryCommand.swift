@@ -146,7 +146,7 @@ struct RemoveImageCommand: ParsableCommand {
         try reportingErrors {
             let engine = try global.openEngine()
             try forEachReportingFailures(images) { image in
-                print(try engine.images.remove(image, force: force).map { $0 + "\n" }.joined(), terminator: "")
+                print(try engine.images.remove(image, force: force).map { "\($0.kind): \($0.value)\n" }.joined(), terminator: "")
             }
         }
     }
@@ -173,7 +173,7 @@ struct ImagePruneCommand: ParsableCommand {
                 guard let answer = readLine(), answer.lowercased().hasPrefix("y") else { return }
             }
             let result = try global.openEngine().images.prune(all: all)
-            printPruned("Deleted Images:", result.lines, reclaimed: result.reclaimed)
+            printPruned("Deleted Images:", result.events.map(\.pruneLine), reclaimed: result.reclaimed)
         }
     }
 }

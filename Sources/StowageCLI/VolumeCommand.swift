@@ -155,7 +155,7 @@ struct SystemCommand: ParsableCommand {
                     reclaimed += pruned.reclaimed
                 }
                 let images = try engine.images.prune(all: all)
-                printPruned("Deleted Images:", images.lines, reclaimed: nil)
+                printPruned("Deleted Images:", images.events.map(\.pruneLine), reclaimed: nil)
                 reclaimed += images.reclaimed
                 print("Total reclaimed space: \(Units.humanSize(reclaimed, precision: 4))")
             }

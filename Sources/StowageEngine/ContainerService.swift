@@ -305,10 +305,13 @@ extension ContainerService {
                 throw StowageError(.alreadyExists, "cannot remove container \(record.name): its root filesystem is mounted (\(state.mounts) mount\(state.mounts == 1 ? "" : "s")); unmount it first or force the removal")
             }
             try lease.add(.container(record.ID))
-            if let mounted = try storage.mountedLayers.layer(record.ID) {
+            let mounted = try storage.mountedLayers.layer(record.ID)
+            if let mounted {
                 // Named before `mount-id` goes, so that recovery finds them without it.
                 for cacheID in [mounted.mountID] + (mounted.initID.map { [$0] } ?? []) { try lease.add(.cache(cacheID)) }
             }
+            let orphans = try orphanedLayers(of: record, below: mounted)
+            for chainID in orphans { try lease.add(.layer(chainID)) }
             try storage.graph.withExclusive {
                 try storage.containerIndex.change(affecting: [record.ID]) { _ in
                     try storage.containers.unlist(record.ID, stagingSuffix: lease.id)
@@ -317,6 +320,12 @@ extension ContainerService {
             CrashPoint.containerUnlisted.reached()
             try storage.mountedLayers.removeRemains(of: record.ID)
             try storage.containers.removeUnlisted(record.ID, stagingSuffix: lease.id)
+            if !orphans.isEmpty {
+                let removals = try storage.graph.withExclusive {
+                    try storage.beginRemovingUnusedLayers(Set(orphans), excludingLeases: [lease.id])
+                }
+                for layer in removals { try storage.layers.finishRemoval(layer.chainID) }
+            }
             guard removeVolumes else { return }
             let doomed = try storage.graph.withExclusive { () throws -> [String] in
                 let users = try storage.volumeUsers()
@@ -333,6 +342,12 @@ extension ContainerService {
         }
     }
 
+    /// The layers below the container when its image is gone (`rmi -f` while it stood):
+    /// nothing but the container kept them, and they go with it, as in Docker's layer store.
+    private func orphanedLayers(of record: ContainerRecord, below mounted: MountedLayer?) throws -> [ChainID] {
+        guard let parent = mounted?.parent, !(record.imageID.map(storage.images.exists) ?? false) else { return [] }
+        return ((try? storage.layers.stack(parent)) ?? []).map(\.chainID)
+    }
 
     /// `container prune`: removes every container whose root filesystem is not mounted.
     /// Returns their IDs and the bytes of their writable layers.

@@ -199,6 +199,14 @@ final class StorageGraph: Sendable {
         try listedContainers().filter { $0.imageID == image }
     }
 
+    /// Whether a stored image names this one as its parent (Docker's image `Children`).
+    func hasChildren(_ image: ImageID) throws -> Bool {
+        // Only images with a metadata directory can have a parent: one listing, not a probe each.
+        try images.idsWithMetadata().contains { child in
+            (try? images.parent(of: child)) == image && images.exists(child)
+        }
+    }
+
     /// Names of the volumes some container mounts, with those containers' IDs.
     func volumeUsers() throws -> [String: [String]] {
         var users: [String: [String]] = [:]

@@ -55,6 +55,42 @@ struct ImageVerbTests {
         }
     }
 
+    @Test("rmi with containers and committed parents keeps and deletes what docker's does, to the same layers")
+    func removalWithContainersAndParents() throws {
+        let root = try DataRoot()
+        let engine = try DockerEngine(storageDriver: "vfs")
+        defer { engine.stop() }
+        let stowage = SideOfComparison { try root.run($0) }
+        let docker = SideOfComparison { try runProcess(["docker", "--host", "unix://\(engine.socket)"] + $0) }
+        let script: [[String]] = [
+            ["load", "-i", Fixtures.path("whiteout+links.tar")],
+            ["create", "--name", "c1", "fixture/links"], ["commit", "c1", "x:1"], ["rm", "c1"],
+            ["create", "--name", "c2", "x:1"], ["commit", "c2", "y:1"], ["rm", "c2"],
+            ["rmi", "x:1"],  // only untags: y:1 is its child
+            ["images", "-a", "-q"],
+            ["rmi", "<x>"],  // refused, even with -f: a child
+            ["rmi", "-f", "<x>"],
+            ["create", "--name", "c3", "y:1"],
+            ["rmi", "y:1"],  // refused: c3 uses it
+            ["rmi", "<y>"],
+            ["rmi", "-f", "y:1"],  // deletes y and its untagged parent x; c3 keeps their layers
+            ["images", "-a"],
+            ["ps", "-a", "--format", "{{.Image}} {{.Names}} {{.Command}}"],
+            ["diff", "c3"],
+            ["rm", "c3"],  // and now the layers go
+            ["images", "-a"],
+        ]
+        for arguments in script {
+            let (mine, theirs) = (try stowage.run(arguments), try docker.run(arguments))
+            #expect(mine.status == theirs.status, "\(arguments): \(mine.error) -- docker: \(theirs.error)")
+            #expect(mine.output == theirs.output && mine.error == theirs.error,
+                    "\(arguments.joined(separator: " ")):\n\(mine.output)\(mine.error)-- docker:\n\(theirs.output)\(theirs.error)")
+        }
+        let layers = { (dataRoot: String) in try FileManager.default.contentsOfDirectory(atPath: dataRoot + "/image/vfs/layerdb/sha256").sorted() }
+        #expect(try layers(root.path) == layers(engine.dataRoot))
+        #expect(try root.driverLayers().count == FileManager.default.contentsOfDirectory(atPath: engine.dataRoot + "/vfs/dir").count)
+    }
+
     @Test("an image named in several repositories is removed by ID only with -f")
     func conflict() throws {
         let root = try DataRoot()
@@ -85,6 +121,37 @@ struct ImageVerbTests {
             """)
         let other = try runProcess([try stowageBinary(), "--data-root", root.path, "--storage-driver", "zfs", "images"])
         #expect(other.status == 1 && other.standardError.contains("zfs was not found in /proc/filesystems"), "\(other.standardError)")
+    }
+
+    /// One engine's side of a comparison: the IDs it made (commits, containers) shown as
+    /// `<x>`, `<y>`, `<c1>`… so both sides read alike, and `<x>` in arguments replaced by its
+    /// ID. Listings are sorted: images made within one second tie, ordered at random.
+    private final class SideOfComparison {
+        private let execute: ([String]) throws -> ProcessResult
+        private var names: [(id: String, token: String)] = []
+
+        init(_ execute: @escaping ([String]) throws -> ProcessResult) { self.execute = execute }
+
+        func run(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
+            let arguments = arguments.map { argument in names.first { $0.token == argument }.map { String($0.id.prefix(12)) } ?? argument }
+            let result = try execute(arguments)
+            let made = result.output.trimmingCharacters(in: .whitespacesAndNewlines)
+            if arguments.first == "commit" { names.append((String(made.dropFirst("sha256:".count)), "<\(arguments[2].prefix(1))>")) }
+            if arguments.first == "create" { names.append((made, "<\(arguments[2])>")) }
+            var output = result.output
+            var error = result.standardError.replacingOccurrences(of: "Error response from daemon: ", with: "")
+                .replacingOccurrences(of: "stowage: ", with: "")
+            for (id, token) in names {
+                for form in [id, String(id.prefix(12))] {
+                    output = output.replacingOccurrences(of: form, with: token)
+                    error = error.replacingOccurrences(of: form, with: token)
+                }
+            }
+            if arguments.first == "images" || arguments.first == "diff" {
+                output = output.split(separator: "\n").sorted().joined(separator: "\n")
+            }
+            return (result.status, output, error)
+        }
     }
 
     /// Output lines with the rows of one image in a stable order: docker orders an image's
