@@ -13,12 +13,12 @@ stowage=${STOWAGE:-$repo/.build/debug/stowage}
 fixtures=$repo/Tests/Fixtures/docker
 if [[ ${SAMPLE:-0} == 1 ]]; then
     drivers=${DRIVERS:-"vfs overlay2"}
-    commands=${COMMANDS:-"load rmi prune create rm commit volume-rm"}
+    commands=${COMMANDS:-"load rmi rmi-forced prune create rm rm-orphaned commit volume-rm"}
     faults=${FAULTS:-"fsync:error=EIO write:error=ENOSPC mkdir:error=EACCES renameat2:signal=KILL unlinkat:signal=KILL"}
     points=${POINTS:-"1 2 4"}
 else
     drivers=${DRIVERS:-"vfs overlay2"}
-    commands=${COMMANDS:-"load rmi prune create rm commit volume-rm"}
+    commands=${COMMANDS:-"load rmi rmi-forced prune create rm rm-orphaned commit volume-rm"}
     faults=${FAULTS:-"fsync:error=EIO fdatasync:error=EIO sync_file_range:error=EIO syncfs:error=EIO write:error=ENOSPC write:error=EIO mkdir:error=ENOSPC mkdirat:error=ENOSPC openat:error=EACCES renameat2:error=EIO unlinkat:error=EIO symlink:error=ENOSPC fsync:signal=KILL renameat2:signal=KILL write:signal=KILL unlinkat:signal=KILL mkdir:signal=KILL"}
     points=${POINTS:-"$(seq -s ' ' 1 60)"}
 fi
@@ -43,6 +43,8 @@ setup() {
         create) s load -q -i "$fixtures/links.tar" ;;
         rm|commit) s load -q -i "$fixtures/links.tar" && s create --name c1 -v data:/etc fixture/links /bin/true >/dev/null &&
                    s mount c1 >/dev/null && echo changed > "$(s mount c1)/new-file" && s unmount -f c1 >/dev/null ;;
+        rmi-forced) s load -q -i "$fixtures/whiteout.tar" && s load -q -i "$fixtures/links.tar" && s create --name c1 fixture/links >/dev/null ;;
+        rm-orphaned) setup rmi-forced && s rmi -f fixture/links ;;
         volume-rm) s load -q -i "$fixtures/links.tar" && s volume create v1 >/dev/null &&
                    s create --name c1 -v v1:/etc fixture/links /bin/true >/dev/null && s rm c1 ;;
     esac
@@ -52,6 +54,8 @@ arguments() {
     case $1 in
         load) echo load -q -i "$fixtures/links.tar" ;;
         rmi) echo rmi fixture/links ;;
+        rmi-forced) echo rmi -f fixture/links ;;
+        rm-orphaned) echo rm c1 ;;
         prune) echo image prune -a -f ;;
         create) echo create --name c1 -v data:/etc fixture/links /bin/true ;;
         rm) echo rm -v c1 ;;
@@ -62,7 +66,7 @@ arguments() {
 run() { s $(arguments "$1"); }
 # The state compared with a clean run's (IDs of commits differ by their time: names only).
 state() {
-    s images --format '{{.Repository}}:{{.Tag}}' | grep -v '<none>' | sort
+    s images -a --format '{{.Repository}}:{{.Tag}}' | sed 's/^<none>:<none>$/(nameless image)/' | sort
     s ps -a --format '{{.Names}}' | sort
     s volume ls -q | sort
     echo "layers $(ls "$root/image/$driver/layerdb/sha256" | wc -l)"

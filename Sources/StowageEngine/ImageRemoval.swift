@@ -68,7 +68,7 @@ extension ImageService {
 
     private func removeImageNow(_ text: String, force: Bool, lease: Lease) throws -> ([ImageRemovalEvent], [LayerRecord]) {
         let id = try storage.resolveImage(text)
-        var refs = try storage.references.references(to: id)
+        let refs = try storage.references.references(to: id)
         var removal = ImageRemovalSteps()
         var lastNameRemoved = false
         if !Self.isIDPrefix(text, of: id) {
@@ -78,22 +78,27 @@ extension ImageService {
             }
             let named = try Reference(parsing: text)
             let reference = named.digest == nil ? named.withDefaultTag() : named
-            try storage.references.remove(reference)
-            removal.events.append(.untagged(reference))
-            refs = try storage.references.references(to: id)
-            if reference.digest == nil, !refs.contains(where: { $0.digest == nil && $0.name == reference.name }) {
+            var doomed = [reference]
+            if reference.digest == nil, !refs.contains(where: { $0 != reference && $0.digest == nil && $0.name == reference.name }) {
                 // No tag of that repository is left: its digests go with it.
-                for digested in refs where digested.digest != nil && digested.name == reference.name {
-                    try storage.references.remove(digested)
-                    removal.events.append(.untagged(digested))
-                }
-                refs = try storage.references.references(to: id)
+                doomed += refs.filter { $0.digest != nil && $0.name == reference.name }
             }
-            guard refs.isEmpty else { return (removal.events, []) }
+            let remaining = refs.filter { !doomed.contains($0) }
+            if remaining.isEmpty, try isDeletable(id, force: force, lease: lease) {
+                // Announced before the names go, so that a kill leaves no nameless image behind.
+                try removal.announce(id, in: lease, usedByContainers: force && !storage.containersUsing(id).isEmpty)
+            }
+            for name in doomed {
+                try storage.references.remove(name)
+                removal.events.append(.untagged(name))
+            }
+            guard remaining.isEmpty else { return (removal.events, []) }
             lastNameRemoved = true
         } else if Self.isSingleReference(refs) {
             // An ID with the names of one repository: they go, unless a container keeps the image.
             if let conflict = try deleteConflict(id, checking: force ? .hard : [.hard, .stoppedContainer]) { throw conflict.error }
+            if try isHeldByChange(id, lease: lease) { throw changeConflict(id) }
+            try removal.announce(id, in: lease, usedByContainers: force && !storage.containersUsing(id).isEmpty)
             for reference in refs {
                 try storage.references.remove(reference)
                 removal.events.append(.untagged(reference))
@@ -113,12 +118,12 @@ extension ImageService {
                 if quietly, try !isDangling(image) || conflict.isUsedByContainer { return }
                 throw conflict.error
             }
-            if try storage.imagesInUseByChanges(excludingLeases: [lease.id]).contains(image) {
+            if try isHeldByChange(image, lease: lease) {
                 if quietly { return }
-                throw StowageError(.alreadyExists, "conflict: unable to delete \(image.shortForm) (cannot be forced) - image is in use by a change in progress (a load, create or commit of it)")
+                throw changeConflict(image)
             }
             next = try storage.images.parent(of: image)
-            try lease.add(.deletingImage(image))
+            try removal.announce(image, in: lease, usedByContainers: force && !storage.containersUsing(image).isEmpty)
             for reference in try storage.references.references(to: image) {
                 try storage.references.remove(reference)
                 removal.events.append(.untagged(reference))
@@ -149,6 +154,21 @@ extension ImageService {
                                        reason: "image is being used by stopped container \(stopped.ID.prefix(12))")
         }
         return nil
+    }
+
+    /// Whether `deleteWithParents` would delete the image once its names are gone.
+    private func isDeletable(_ id: ImageID, force: Bool, lease: Lease) throws -> Bool {
+        let kinds: ImageDeleteConflict.Kinds = force ? .hard : ImageDeleteConflict.Kinds.all.subtracting(.activeReference)
+        return try deleteConflict(id, checking: kinds) == nil && !isHeldByChange(id, lease: lease)
+    }
+
+    /// Whether a load, create or commit in flight holds the image.
+    private func isHeldByChange(_ id: ImageID, lease: Lease) throws -> Bool {
+        try storage.imagesInUseByChanges(excludingLeases: [lease.id]).contains(id)
+    }
+
+    private func changeConflict(_ id: ImageID) -> StowageError {
+        StowageError(.alreadyExists, "conflict: unable to delete \(id.shortForm) (cannot be forced) - image is in use by a change in progress (a load, create or commit of it)")
     }
 
     /// No name and no child image: what `images` shows as `<none>` and `prune` removes.
@@ -211,7 +231,7 @@ extension ImageService {
             var removedAny = false
             for summary in try list() where all ? !summary.hasChildren : (summary.isDangling && !summary.hasChildren) {
                 if kept.contains(summary.id) { continue }
-                try lease.add(.deletingImage(summary.id))
+                try removal.announce(summary.id, in: lease, usedByContainers: false)
                 for reference in summary.references {
                     try storage.references.remove(reference)
                     removal.events.append(.untagged(reference))
@@ -233,4 +253,12 @@ extension ImageService {
 private struct ImageRemovalSteps {
     var events: [ImageRemovalEvent] = []
     var layers: [LayerRecord] = []
+    private var announced: Set<ImageID> = []
+
+    /// Names the image in the lease, once, before any of its names or files go: a kill
+    /// from then on is finished by recovery.
+    mutating func announce(_ id: ImageID, in lease: Lease, usedByContainers: Bool) throws {
+        guard announced.insert(id).inserted else { return }
+        try lease.add(usedByContainers ? .deletingUsedImage(id) : .deletingImage(id))
+    }
 }

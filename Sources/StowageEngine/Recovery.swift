@@ -54,6 +54,8 @@ extension StorageGraph {
             switch entry {
             case .deletingImage(let id), .newImage(let id):
                 candidates.formUnion(try deleteImageIfUnused(id))
+            case .deletingUsedImage(let id):
+                candidates.formUnion(try deleteImageIfUnused(id, evenIfContainersUseIt: true))
             case .image(let id):
                 StagedFile.removeAbandoned(in: images.metadataPath(of: id))
             case .newVolume(let name):
@@ -100,12 +102,12 @@ extension StorageGraph {
 
     /// Deletes an image no container uses, with its names; returns its layers, to be
     /// removed where unused. Nothing when the image is gone already.
-    private func deleteImageIfUnused(_ id: ImageID) throws -> [ChainID] {
+    private func deleteImageIfUnused(_ id: ImageID, evenIfContainersUseIt: Bool = false) throws -> [ChainID] {
         guard images.exists(id) else {
             try images.removeMetadata(id)
             return []
         }
-        guard try containersUsing(id).isEmpty else { return [] }
+        guard try evenIfContainersUseIt || containersUsing(id).isEmpty else { return [] }
         let chain = (try? images.config(id)).map { ChainID.chain(of: $0.rootFS.diffIDs) } ?? []
         try references.removeAll(pointingAt: id)
         try images.delete(id)

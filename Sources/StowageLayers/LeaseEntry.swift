@@ -14,6 +14,9 @@ public enum LeaseEntry: Sendable, Hashable, CustomStringConvertible {
     case newImage(ImageID)
     /// An image being deleted: an abandoned deletion is finished.
     case deletingImage(ImageID)
+    /// An image being deleted although stopped containers use it (`rmi -f`): an abandoned
+    /// deletion is finished all the same (the containers keep its layers).
+    case deletingUsedImage(ImageID)
     /// A container being made or removed: abandoned, it is finished (removed) unless complete.
     case container(String)
     /// A volume used or staged (protected while the lease lives; its staging swept after).
@@ -28,6 +31,7 @@ public enum LeaseEntry: Sendable, Hashable, CustomStringConvertible {
         case .image(let id): "image \(id)"
         case .newImage(let id): "new-image \(id)"
         case .deletingImage(let id): "deleting-image \(id)"
+        case .deletingUsedImage(let id): "deleting-used-image \(id)"
         case .container(let id): "container \(id)"
         case .volume(let name): "volume \(name)"
         case .newVolume(let name): "new-volume \(name)"
@@ -45,6 +49,7 @@ public enum LeaseEntry: Sendable, Hashable, CustomStringConvertible {
         case "image": guard let id = try? ImageID(parsing: value) else { return nil }; self = .image(id)
         case "new-image": guard let id = try? ImageID(parsing: value) else { return nil }; self = .newImage(id)
         case "deleting-image": guard let id = try? ImageID(parsing: value) else { return nil }; self = .deletingImage(id)
+        case "deleting-used-image": guard let id = try? ImageID(parsing: value) else { return nil }; self = .deletingUsedImage(id)
         case "container": guard Self.isPlainName(value) else { return nil }; self = .container(value)
         case "volume": guard Self.isPlainName(value) else { return nil }; self = .volume(value)
         case "new-volume": guard Self.isPlainName(value) else { return nil }; self = .newVolume(value)
