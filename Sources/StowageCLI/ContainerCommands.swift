@@ -192,8 +192,8 @@ struct ContainerPruneCommand: ParsableCommand {
 struct ContainerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "container", abstract: "Manage containers.",
-        subcommands: [CreateCommand.self, PsCommand.self, MountCommand.self, UnmountCommand.self, DiffCommand.self,
-                      CommitCommand.self, ExportCommand.self, RemoveContainerCommand.self, ContainerPruneCommand.self])
+        subcommands: [CreateCommand.self, ContainerListCommand.self, MountCommand.self, UnmountCommand.self, DiffCommand.self,
+                      CommitCommand.self, ExportCommand.self, ContainerRemoveCommand.self, ContainerPruneCommand.self])
 }
 
 /// Asks before a prune, as the docker CLI does without `-f`.

@@ -132,7 +132,7 @@ struct TagCommand: ParsableCommand {
 
 /// `stowage rmi IMAGE…`: untag, and delete images and their unused layers.
 struct RemoveImageCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "rmi", abstract: "Remove one or more images.", aliases: ["rm"])
+    static let configuration = CommandConfiguration(commandName: "rmi", abstract: "Remove one or more images.")
 
     @OptionGroup var global: GlobalOptions
 
@@ -182,6 +182,6 @@ struct ImagePruneCommand: ParsableCommand {
 struct ImageCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "image", abstract: "Manage images.",
-        subcommands: [ImagesCommand.self, HistoryCommand.self, InspectCommand.self, LoadCommand.self, SaveCommand.self,
-                      TagCommand.self, RemoveImageCommand.self, ImagePruneCommand.self])
+        subcommands: [ImageListCommand.self, HistoryCommand.self, InspectCommand.self, LoadCommand.self, SaveCommand.self,
+                      TagCommand.self, ImageRemoveCommand.self, ImagePruneCommand.self])
 }

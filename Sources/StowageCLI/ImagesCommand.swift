@@ -5,7 +5,7 @@ import StowageEngine
 /// `stowage images`: the images stored, as `docker images` lists them.
 struct ImagesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "images", abstract: "List images.", aliases: ["ls"])
+        commandName: "images", abstract: "List images.")
 
     @OptionGroup var global: GlobalOptions
 

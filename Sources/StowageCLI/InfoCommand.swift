@@ -28,3 +28,15 @@ struct InfoCommand: ParsableCommand {
         }
     }
 }
+
+/// `stowage version`: the version and platform, as the Client part of `docker version`.
+struct VersionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "version", abstract: "Show the Stowage version information.")
+
+    func run() throws {
+        let rows: [(String, String)] = [("Version:", Engine.version), ("OS/Arch:", "linux/" + HostFacts.goArchitecture),
+                                        ("Storage drivers:", Engine.storageDrivers.joined(separator: ", "))]
+        let lines = rows.map { name, value in " " + name + String(repeating: " ", count: 19 - name.count) + value }
+        print("Stowage:\n" + lines.joined(separator: "\n"))
+    }
+}

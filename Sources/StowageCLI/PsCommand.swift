@@ -4,7 +4,7 @@ import StowageEngine
 
 /// `stowage ps`: the containers, as `docker ps` lists them.
 struct PsCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "ps", abstract: "List containers.", aliases: ["ls"])
+    static let configuration = CommandConfiguration(commandName: "ps", abstract: "List containers.")
 
     @OptionGroup var global: GlobalOptions
 

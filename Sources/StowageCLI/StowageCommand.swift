@@ -1,15 +1,19 @@
 import ArgumentParser
+import StowageEngine
 
 /// The `stowage` command: Docker's storage verbs, without a daemon.
 public struct StowageCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "stowage",
         abstract: "A container image and layer storage engine.",
+        usage: "stowage [<global options>] <verb> [<arguments>]",
+        discussion: GlobalOptions.helpSection,
+        version: Engine.version,
         subcommands: [LoadCommand.self, SaveCommand.self, PsCommand.self, RemoveContainerCommand.self, ImagesCommand.self,
                       HistoryCommand.self, InspectCommand.self, TagCommand.self, RemoveImageCommand.self, ImageCommand.self,
                       InfoCommand.self, LayerCommand.self, CreateCommand.self, MountCommand.self, UnmountCommand.self,
                       DiffCommand.self, CommitCommand.self, ExportCommand.self, ContainerCommand.self, VolumeCommand.self,
-                      SystemCommand.self, CheckCommand.self]
+                      SystemCommand.self, CheckCommand.self, VersionCommand.self]
     )
     public init() {}
 
@@ -41,8 +45,7 @@ public struct StowageCommand: ParsableCommand {
         return isVerb(verb) ? nil : "stowage: '\(verb)' is not a stowage command.\nSee 'stowage --help'"
     }
 
-    /// The verbs that are commands of their own (not groups), by name and alias; where a name
-    /// is also another's alias (`rm`, `ls`), the first in `subcommands` has it, as when parsing.
+    /// The verbs that are commands of their own (not groups), by name and alias.
     static let leafCommands: [String: any ParsableCommand.Type] = {
         var commands: [String: any ParsableCommand.Type] = [:]
         for command in configuration.subcommands {
@@ -56,7 +59,7 @@ public struct StowageCommand: ParsableCommand {
     /// tree (about a millisecond of every start). Returns only when the arguments do not
     /// parse (or ask for help): the whole tree then parses them again and reports as usual.
     private static func runDirectly(_ command: any ParsableCommand.Type, _ arguments: [String]) {
-        guard var parsed = try? command.parse(arguments) as? any ParsableCommand else { return }
+        guard var parsed = try? command.parse(arguments) else { return }
         do {
             try parsed.run()
         } catch {

@@ -10,6 +10,8 @@ import StowageFileSystem
 public enum DriverSelection {
     /// Docker's order of preference.
     public static let priority = ["btrfs", "zfs", "overlay2", "aufs", "overlay", "devicemapper", "vfs"]
+    /// The drivers Stowage implements (Docker's aufs, devicemapper and zfs are refused).
+    public static let implemented = ["btrfs", "overlay2", "overlay", "fuse-overlayfs", "vfs"]
     /// Every name a user may give.
     public static let known = Set(priority + ["fuse-overlayfs"])
 

@@ -14,6 +14,12 @@ import StowageLayers
 /// let id = try engine.containers.create(ContainerCreation(image: "busybox"))
 /// ```
 public final class Engine: Sendable {
+    /// Stowage's version, as `stowage version` and the Engine API report it.
+    public static let version = "0.1.0"
+
+    /// The storage drivers Stowage implements, in Docker's order of preference.
+    public static let storageDrivers = DriverSelection.implemented
+
     let storage: StorageGraph
     /// Images: list, history, inspect, tag, remove, prune, load, save.
     public let images: ImageService

@@ -303,6 +303,28 @@ struct ContainerCommandTests {
         #expect(!FileManager.default.fileExists(atPath: directory.path + "/root"))
     }
 
+    @Test("the help lists the global options and each verb once under its own names; version and --version")
+    func helpAndVersion() throws {
+        let help = try stowage(["--help"])
+        #expect(help.status == 0 && help.output.contains("GLOBAL OPTIONS") && help.output.contains("--data-root <path>"), "\(help.output)")
+        let verbs = help.output.split(separator: "\n").filter { $0.hasPrefix("  ") && !$0.hasPrefix("   ") }.map { $0.split(separator: " ")[0] }
+        #expect(verbs.contains("ps") && verbs.contains("rm") && verbs.contains("images") && verbs.contains("rmi"))
+        #expect(!help.output.contains("ps, ls") && !help.output.contains("images, ls") && !help.output.contains("rmi, rm"), "\(help.output)")
+        let groups = [(["image", "--help"], "ls, list"), (["image", "--help"], "rm, rmi, remove"), (["container", "--help"], "ls, ps, list"),
+                      (["container", "--help"], "rm, remove")]
+        for (arguments, aliases) in groups {
+            #expect(try stowage(arguments).output.contains(aliases), "\(arguments) lacks \(aliases)")
+        }
+        let root = try Root(driver: "vfs")
+        try root.run(["create", "--name", "c1", "fixture/base"])
+        #expect(try root.run(["image", "list", "-q"]) == root.run(["images", "-q"]))
+        #expect(try root.run(["container", "list", "-a", "-q"]) == root.run(["ps", "-a", "-q"]))
+        #expect(try root.run(["container", "ps", "-a", "-q"]).count == 13)
+        #expect(try stowage(["--version"]).output == "0.1.0\n")
+        let version = try stowage(["version"])
+        #expect(version.status == 0 && version.output.hasPrefix("Stowage:\n Version:           0.1.0\n OS/Arch:           linux/"), "\(version.output)")
+    }
+
     @Test("save and export refuse to write an archive to a terminal, as docker's do")
     func refusesTerminal() throws {
         let root = try Root(driver: "vfs")
