@@ -193,7 +193,7 @@ struct ContainerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "container", abstract: "Manage containers.",
         subcommands: [CreateCommand.self, ContainerListCommand.self, MountCommand.self, UnmountCommand.self, DiffCommand.self,
-                      CommitCommand.self, ExportCommand.self, ContainerRemoveCommand.self, ContainerPruneCommand.self])
+                      CommitCommand.self, ExportCommand.self, ContainerInspectCommand.self, ContainerRemoveCommand.self, ContainerPruneCommand.self])
 }
 
 /// Asks before a prune, as the docker CLI does without `-f`.

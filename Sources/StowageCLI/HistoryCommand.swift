@@ -82,35 +82,6 @@ struct HistoryCommand: ParsableCommand {
     }
 }
 
-/// `stowage inspect IMAGE…`: Docker's JSON for each image.
-struct InspectCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "inspect", abstract: "Display detailed information on one or more images.")
-
-    @OptionGroup var global: GlobalOptions
-
-    @Argument(help: "Images, by name or ID.")
-    var images: [String]
-
-    func run() throws {
-        try reportingErrors {
-            let engine = try global.openEngine()
-            var objects: [JSONValue] = []
-            var missing: [String] = []
-            for image in images {
-                do {
-                    objects.append(try engine.images.inspect(try engine.images.resolve(image)))
-                } catch let error as StowageError where error.code == .notFound {
-                    missing.append(image)
-                }
-            }
-            print(JSONValue.array(objects).serialized(indent: "    ", escapingHTML: false))
-            if !missing.isEmpty {
-                throw StowageError(.notFound, "No such image: \(missing.joined(separator: ", "))")
-            }
-        }
-    }
-}
-
 /// `stowage tag SOURCE TARGET`.
 struct TagCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "tag", abstract: "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE.")
@@ -182,6 +153,6 @@ struct ImagePruneCommand: ParsableCommand {
 struct ImageCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "image", abstract: "Manage images.",
-        subcommands: [ImageListCommand.self, HistoryCommand.self, InspectCommand.self, LoadCommand.self, SaveCommand.self,
+        subcommands: [ImageListCommand.self, HistoryCommand.self, ImageInspectCommand.self, LoadCommand.self, SaveCommand.self,
                       TagCommand.self, ImageRemoveCommand.self, ImagePruneCommand.self])
 }

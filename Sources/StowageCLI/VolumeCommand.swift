@@ -46,24 +46,13 @@ struct VolumeCommand: ParsableCommand {
     struct Inspect: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "inspect", abstract: "Display detailed information on one or more volumes.")
         @OptionGroup var global: GlobalOptions
+        @Option(name: .shortAndLong, help: "Format the output using the given Go template.") var format: String?
         @Argument(help: "Volume names.") var names: [String]
 
         func run() throws {
             try reportingErrors {
                 let volumes = try global.openEngine().volumes
-                var objects: [JSONValue] = []
-                var failures: [String] = []
-                for name in names {
-                    guard let volume = try volumes.volume(name) else { failures.append("get \(name): no such volume"); continue }
-                    objects.append(.object([
-                        ("CreatedAt", .string(volume.createdAt)), ("Driver", .string("local")),
-                        ("Labels", volume.labels.isEmpty ? .null : .sortedObject(volume.labels.mapValues(JSONValue.string))),
-                        ("Mountpoint", .string(volume.mountpoint)), ("Name", .string(volume.name)), ("Options", .null),
-                        ("Scope", .string("local")),
-                    ]))
-                }
-                print(JSONValue.array(objects).serialized(indent: "    ", escapingHTML: false))
-                if !failures.isEmpty { throw StowageError(.notFound, failures.joined(separator: "\n")) }
+                try printInspected(names, format: format) { try volumes.inspect($0) }
             }
         }
     }

@@ -31,8 +31,21 @@ public struct GoTemplate: Sendable {
     }
 
     /// The template applied to `data`.
+    ///
+    /// Inspected data is tried as the docker CLI tries it: first as Docker's Go types (Go's
+    /// field names, such as `ID`; nil slices and maps, `omitempty` fields), then, when that
+    /// fails, as the raw JSON (its keys, such as `Id`; a missing key an error).
     public func execute(_ data: JSONValue, as kind: DataKind = .inspected) throws -> String {
-        var execution = Execution(source: source, kind: kind, root: Value(data, isRoot: true))
+        do {
+            return try execute(data, as: kind, raw: false)
+        } catch let typedFailure as Failure {
+            guard kind == .inspected else { throw typedFailure }
+            return try execute(data, as: kind, raw: true)
+        }
+    }
+
+    private func execute(_ data: JSONValue, as kind: DataKind, raw: Bool) throws -> String {
+        var execution = Execution(source: source, kind: kind, root: Value(data, isRoot: true, isRaw: raw))
         var output = ""
         try execution.run(nodes, dot: execution.root, into: &output)
         return output
@@ -436,13 +449,23 @@ extension GoTemplate {
         "Labels", "Volumes", "ExposedPorts", "Options", "Data", "Ports", "Networks", "Annotations", "DriverOpts",
         "Sysctls", "StorageOpt", "Tmpfs", "Status", "PortBindings",
     ]
+    /// Go field names of Docker's types that differ from their JSON keys (`ID` is `Id`).
+    fileprivate static let jsonNames: [String: String] = [
+        "ID": "Id", "CPUShares": "CpuShares", "NanoCPUs": "NanoCpus", "CPUPeriod": "CpuPeriod", "CPUQuota": "CpuQuota",
+        "CPURealtimePeriod": "CpuRealtimePeriod", "CPURealtimeRuntime": "CpuRealtimeRuntime", "CPUCount": "CpuCount",
+        "CPUPercent": "CpuPercent",
+    ]
+    /// Those JSON keys, which Docker's types do not have as fields.
+    fileprivate static let jsonNamesOfOtherGoFields = Set(jsonNames.values)
     /// Keys whose values are pointers to structs in Docker's types: null prints as `<nil>`.
-    fileprivate static let pointerKeys: Set<String> = ["Healthcheck", "UsageData", "HostConfig", "NetworkSettings", "Platform", "StopTimeout"]
+    fileprivate static let pointerKeys: Set<String> = ["Healthcheck", "UsageData", "HostConfig", "NetworkSettings", "Platform", "StopTimeout",
+                                                      "SizeRw", "SizeRootFs", "MemorySwappiness", "PidsLimit"]
     /// Fields of Docker's types that its JSON leaves out when empty (`omitempty`): the typed
     /// template the CLI tries first still finds them, with Go's zero value.
     fileprivate static let omittedFields: [String: JSONValue] = [
         "Healthcheck": .null, "StopTimeout": .null, "StopSignal": .string(""), "MacAddress": .string(""),
-        "ArgsEscaped": .bool(false), "NetworkDisabled": .bool(false), "Shell": .null,
+        "ArgsEscaped": .bool(false), "NetworkDisabled": .bool(false), "Shell": .null, "SizeRw": .null, "SizeRootFs": .null,
+        "Status": .null,
     ]
 
     /// A value met while executing: JSON (nil for Go's missing value), with the key it was
@@ -452,14 +475,20 @@ extension GoTemplate {
         var key: String?
         /// The data itself: its `{{json .}}` is a listing row's `MarshalJSON`.
         var isRoot = false
+        /// Part of the raw JSON (decoded into Go's `interface{}`), not of Docker's types.
+        var isRaw = false
 
-        init(_ json: JSONValue?, key: String? = nil, isRoot: Bool = false) {
+        init(_ json: JSONValue?, key: String? = nil, isRoot: Bool = false, isRaw: Bool = false) {
             self.json = json
             self.key = key
             self.isRoot = isRoot
+            self.isRaw = isRaw
         }
 
-        var isMap: Bool { key.map(GoTemplate.mapKeys.contains) ?? false }
+        /// A value found under `key` in this one.
+        func member(_ json: JSONValue?, key: String?) -> Value { Value(json, key: key, isRaw: isRaw) }
+
+        var isMap: Bool { !isRaw && (key.map(GoTemplate.mapKeys.contains) ?? false) }
 
         /// Go's truth: false, 0, nil and empty values are false.
         var isTrue: Bool {
@@ -476,7 +505,19 @@ extension GoTemplate {
         /// As `fmt.Sprint` prints the Go value.
         var printed: String {
             guard let json else { return "<no value>" }
-            return Self.print(json, key: key)
+            return isRaw ? Self.printRaw(json) : Self.print(json, key: key)
+        }
+
+        /// As Go prints JSON decoded into `interface{}`: every object a map, null `<no value>`.
+        private static func printRaw(_ json: JSONValue) -> String {
+            switch json {
+            case .null: return "<no value>"
+            case .array(let values): return "[" + values.map(printRaw).joined(separator: " ") + "]"
+            case .object(let members):
+                let sorted = members.sorted { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
+                return "map[" + sorted.map { "\($0.0):" + printRaw($0.1) }.joined(separator: " ") + "]"
+            default: return print(json, key: nil)
+            }
         }
 
         private static func print(_ json: JSONValue, key: String?) -> String {
@@ -558,9 +599,9 @@ extension GoTemplate {
             let collection = try evaluate(inner, dot: dot)
             let items: [(Value, Value)]
             switch collection.json {
-            case .array(let values)?: items = values.enumerated().map { (Value(.integer(Int64($0.offset))), Value($0.element)) }
+            case .array(let values)?: items = values.enumerated().map { (Value(.integer(Int64($0.offset))), collection.member($0.element, key: nil)) }
             case .object(let members)?:
-                items = members.sorted { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }.map { (Value(.string($0.0)), Value($0.1, key: $0.0)) }
+                items = members.sorted { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }.map { (Value(.string($0.0)), collection.member($0.1, key: $0.0)) }
             case nil, .null?: items = []
             case let other?:
                 throw failure("range can't iterate over \(Value(other).printed)", at: pipeline.position, text: "")
@@ -646,12 +687,16 @@ extension GoTemplate {
             for name in chain {
                 switch value.json {
                 case .object(let members)?:
-                    if let member = members.first(where: { $0.0 == name }) {
-                        value = Value(member.1, key: name)
+                    if !value.isRaw, kind == .inspected, GoTemplate.jsonNamesOfOtherGoFields.contains(name), !value.isMap {
+                        throw failure("can't evaluate field \(name)", at: position, text: text)
+                    }
+                    let key = value.isRaw || value.isMap || kind != .inspected ? name : GoTemplate.jsonNames[name] ?? name
+                    if let member = members.first(where: { $0.0 == key }) {
+                        value = value.member(member.1, key: key)
                     } else if value.isMap {
                         value = Value(nil)
-                    } else if let zero = GoTemplate.omittedFields[name], kind == .inspected {
-                        value = Value(zero, key: name)
+                    } else if !value.isRaw, let zero = GoTemplate.omittedFields[name], kind == .inspected {
+                        value = value.member(zero, key: name)
                     } else if case .listingRow(let typeName) = kind, value.isRoot {
                         throw failure("can't evaluate field \(name) in type \(typeName)", at: position, text: text)
                     } else {
@@ -741,9 +786,9 @@ extension GoTemplate.Execution {
                 switch (value.json, key.json) {
                 case (.array(let values)?, .integer(let position)?):
                     guard position >= 0, position < values.count else { throw GoTemplate.CallFailure(text: "error calling index: index out of range: \(position)") }
-                    value = Value(values[Int(position)])
+                    value = value.member(values[Int(position)], key: nil)
                 case (.object(let members)?, .string(let name)?):
-                    value = members.first { $0.0 == name }.map { Value($0.1, key: name) } ?? Value(value.isMap ? .string("") : nil)
+                    value = members.first { $0.0 == name }.map { value.member($0.1, key: name) } ?? Value(value.isMap ? .string("") : nil)
                 case (.null?, _) where value.isMap:
                     value = Value(.string(""))
                 default:

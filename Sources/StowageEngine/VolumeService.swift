@@ -15,6 +15,16 @@ extension VolumeService {
     /// The volume called `name`, or nil.
     public func volume(_ name: String) throws -> Volume? { try storage.volumes.volume(name) }
 
+    /// `docker volume inspect`'s object for the volume.
+    public func inspect(_ name: String) throws -> JSONValue {
+        let volume = try storage.volumes.require(name)
+        return .object([
+            ("CreatedAt", .string(volume.createdAt)), ("Driver", .string("local")),
+            ("Labels", volume.labels.isEmpty ? .null : .sortedObject(volume.labels.mapValues(JSONValue.string))),
+            ("Mountpoint", .string(volume.mountpoint)), ("Name", .string(volume.name)), ("Options", .null), ("Scope", .string("local")),
+        ])
+    }
+
     /// The bytes the volume's files take.
     public func size(of volume: Volume) throws -> Int64 { try storage.volumes.size(of: volume) }
 

@@ -44,6 +44,16 @@ struct GoTemplateTests {
                 == "[] {\"Type\":\"layers\",\"Layers\":[\"sha256:8664d0a4573702b21424549185be4386fd3feab927dcd3e8e195ea2f7404ba10\"]} x&y<z> [fixture/base:latest] linux 1")
     }
 
+    @Test("inspected data is tried as Docker's Go types (ID, nil maps), then as raw JSON (Id, <no value>), as the CLI tries it")
+    func typedThenRaw() throws {
+        let id = "sha256:c329d53d1624b6fad756c6ac12fd0f32e5abb23aebfed30d625a3d011ab400f7"
+        let layer = "sha256:8664d0a4573702b21424549185be4386fd3feab927dcd3e8e195ea2f7404ba10"
+        #expect(try run("{{.ID}} {{.ContainerConfig.Labels}} {{.RootFS}} {{.Size}}") == "\(id) map[] {layers [\(layer)]} 1982302")
+        #expect(try run("{{.Id}} {{.ContainerConfig.Labels}} {{.RootFS}} {{.Size}} {{.Config.Env}}")
+                == "\(id) <no value> map[Layers:[\(layer)] Type:layers] 1982302 <no value>")
+        #expect(failure("{{.Id}} {{.Config.Healthcheck}}") == #"template: :1:17: executing "" at <.Config.Healthcheck>: map has no entry for key "Healthcheck""#)
+    }
+
     @Test("control structures: else if, with, range over maps and empty lists, break, variables, trim markers, comments")
     func controlStructures() throws {
         #expect(try run("{{if eq .Os \"windows\"}}w{{else if eq .Os \"linux\"}}l{{else}}o{{end}}") == "l")

@@ -125,24 +125,32 @@ struct ImageVerbTests {
 
     /// One engine's side of a comparison: the IDs it made (commits, containers) shown as
     /// `<x>`, `<y>`, `<c1>`… so both sides read alike, and `<x>` in arguments replaced by its
-    /// ID. Listings are sorted: images made within one second tie, ordered at random.
-    private final class SideOfComparison {
+    /// ID; its data root shown as `<root>`. Listings are sorted: images made within one
+    /// second tie, ordered at random.
+    final class SideOfComparison {
         private let execute: ([String]) throws -> ProcessResult
-        private var names: [(id: String, token: String)] = []
+        /// What to show as a token; IDs also by their 12-character prefix.
+        private var names: [(id: String, token: String, isID: Bool)] = []
 
-        init(_ execute: @escaping ([String]) throws -> ProcessResult) { self.execute = execute }
+        init(dataRoot: String? = nil, _ execute: @escaping ([String]) throws -> ProcessResult) {
+            self.execute = execute
+            if let dataRoot { names.append((dataRoot, "<root>", false)) }
+        }
+
+        /// Shows `text` as `token` from now on.
+        func name(_ text: String, as token: String) { names.append((text, token, false)) }
 
         func run(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
             let arguments = arguments.map { argument in names.first { $0.token == argument }.map { String($0.id.prefix(12)) } ?? argument }
             let result = try execute(arguments)
             let made = result.output.trimmingCharacters(in: .whitespacesAndNewlines)
-            if arguments.first == "commit" { names.append((String(made.dropFirst("sha256:".count)), "<\(arguments[2].prefix(1))>")) }
-            if arguments.first == "create" { names.append((made, "<\(arguments[2])>")) }
+            if arguments.first == "commit" { names.append((String(made.dropFirst("sha256:".count)), "<\(arguments[2].prefix(1))>", true)) }
+            if arguments.first == "create" { names.append((made, "<\(arguments[2])>", true)) }
             var output = result.output
             var error = result.standardError.replacingOccurrences(of: "Error response from daemon: ", with: "")
                 .replacingOccurrences(of: "stowage: ", with: "")
-            for (id, token) in names {
-                for form in [id, String(id.prefix(12))] {
+            for (id, token, isID) in names {
+                for form in isID ? [id, String(id.prefix(12))] : [id] {
                     output = output.replacingOccurrences(of: form, with: token)
                     error = error.replacingOccurrences(of: form, with: token)
                 }

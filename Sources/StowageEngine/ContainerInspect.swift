@@ -1,0 +1,146 @@
+import StowageCore
+import StowageFileSystem
+
+/// `docker container inspect`'s object, assembled from the container's `config.v2.json` and
+/// `hostconfig.json` as dockerd's `getInspectData` assembles it (API 1.41): its keys in
+/// dockerd's order, `Config` and `HostConfig` as stored.
+struct ContainerInspection {
+    let file: [(String, JSONValue)]
+    let hostConfig: JSONValue
+    let graphDriver: JSONValue
+    let mounts: JSONValue
+    /// `SizeRw` and `SizeRootFs`, when asked for.
+    let sizes: (rw: Int64, rootFS: Int64)?
+
+    func member(_ key: String) -> JSONValue? { file.first { $0.0 == key }?.1 }
+
+    var json: JSONValue {
+        let string = { (key: String) in member(key) ?? .string("") }
+        var members: [(String, JSONValue)] = [
+            ("Id", string("ID")), ("Created", string("Created")), ("Path", string("Path")), ("Args", member("Args") ?? .array([])),
+            ("State", state), ("Image", string("Image")), ("ResolvConfPath", string("ResolvConfPath")),
+            ("HostnamePath", string("HostnamePath")), ("HostsPath", string("HostsPath")), ("LogPath", string("LogPath")),
+            ("Name", string("Name")), ("RestartCount", member("RestartCount") ?? .integer(0)), ("Driver", string("Driver")),
+            ("Platform", string("OS")), ("MountLabel", string("MountLabel")), ("ProcessLabel", string("ProcessLabel")),
+            ("AppArmorProfile", string("AppArmorProfile")), ("ExecIDs", execIDs), ("HostConfig", hostConfig),
+            ("GraphDriver", graphDriver),
+        ]
+        if let sizes { members += [("SizeRw", .integer(sizes.rw)), ("SizeRootFs", .integer(sizes.rootFS))] }
+        members += [("Mounts", mounts), ("Config", member("Config") ?? .null), ("NetworkSettings", networkSettings)]
+        return .object(members)
+    }
+
+    /// `State` with its `Status` word first and without the fields dockerd keeps to itself.
+    private var state: JSONValue {
+        guard case .object(let stored)? = member("State") else { return .null }
+        let value = { (key: String, fallback: JSONValue) in stored.first { $0.0 == key }?.1 ?? fallback }
+        var members: [(String, JSONValue)] = [("Status", .string(status(stored)))]
+        for key in ["Running", "Paused", "Restarting", "OOMKilled", "Dead"] { members.append((key, value(key, .bool(false)))) }
+        members += [("Pid", value("Pid", .integer(0))), ("ExitCode", value("ExitCode", .integer(0))), ("Error", value("Error", .string(""))),
+                    ("StartedAt", value("StartedAt", .string("0001-01-01T00:00:00Z"))),
+                    ("FinishedAt", value("FinishedAt", .string("0001-01-01T00:00:00Z")))]
+        if let health = stored.first(where: { $0.0 == "Health" })?.1, health != .null { members.append(("Health", health)) }
+        return .object(members)
+    }
+
+    /// Docker's `State.StateString()`.
+    private func status(_ stored: [(String, JSONValue)]) -> String {
+        let flag = { (key: String) in stored.first { $0.0 == key }?.1 == .bool(true) }
+        if flag("Running") { return flag("Paused") ? "paused" : flag("Restarting") ? "restarting" : "running" }
+        if flag("RemovalInProgress") { return "removing" }
+        if flag("Dead") { return "dead" }
+        let started = stored.first { $0.0 == "StartedAt" }?.1
+        return started == nil || started == .string("0001-01-01T00:00:00Z") ? "created" : "exited"
+    }
+
+    private var execIDs: JSONValue {
+        guard case .object(let execs)? = member("ExecCommands"), !execs.isEmpty else { return .null }
+        return .array(execs.map { .string($0.0) })
+    }
+
+    /// The stored settings as the API shows them: the default (bridge) network's addresses
+    /// lifted to the top, `Ports` never null, and the endpoints without dockerd's own fields.
+    private var networkSettings: JSONValue {
+        guard case .object(let stored)? = member("NetworkSettings") else { return .null }
+        let value = { (key: String, fallback: JSONValue) in stored.first { $0.0 == key }?.1 ?? fallback }
+        var networks: [(String, JSONValue)] = []
+        if case .object(let endpoints) = value("Networks", .null) {
+            networks = endpoints.map { name, endpoint in
+                guard case .object(let fields) = endpoint else { return (name, endpoint) }
+                return (name, .object(fields.filter { $0.0 != "IPAMOperational" }))
+            }.sorted { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
+        }
+        let bridge = networks.first { $0.0 == "bridge" }?.1
+        let fromBridge = { (key: String, fallback: JSONValue) -> JSONValue in
+            guard case .object(let fields)? = bridge else { return fallback }
+            return fields.first { $0.0 == key }?.1 ?? fallback
+        }
+        let ports = value("Ports", .null)
+        var members: [(String, JSONValue)] = []
+        for key in ["Bridge", "SandboxID"] { members.append((key, value(key, .string("")))) }
+        members += [("HairpinMode", value("HairpinMode", .bool(false))), ("LinkLocalIPv6Address", value("LinkLocalIPv6Address", .string(""))),
+                    ("LinkLocalIPv6PrefixLen", value("LinkLocalIPv6PrefixLen", .integer(0))),
+                    ("Ports", ports == .null ? .object([]) : ports), ("SandboxKey", value("SandboxKey", .string(""))),
+                    ("SecondaryIPAddresses", value("SecondaryIPAddresses", .null)),
+                    ("SecondaryIPv6Addresses", value("SecondaryIPv6Addresses", .null))]
+        for key in ["EndpointID", "Gateway", "GlobalIPv6Address"] { members.append((key, fromBridge(key, .string("")))) }
+        members.append(("GlobalIPv6PrefixLen", fromBridge("GlobalIPv6PrefixLen", .integer(0))))
+        members.append(("IPAddress", fromBridge("IPAddress", .string(""))))
+        members.append(("IPPrefixLen", fromBridge("IPPrefixLen", .integer(0))))
+        for key in ["IPv6Gateway", "MacAddress"] { members.append((key, fromBridge(key, .string("")))) }
+        members.append(("Networks", .object(networks)))
+        return .object(members)
+    }
+
+    /// `Mounts`: each mount point as the API's `MountPoint` (its `Mode` is stored as `Relabel`), by destination.
+    static func mounts(_ stored: JSONValue?, volumePath: (String) throws -> String?) throws -> JSONValue {
+        guard case .object(let points)? = stored else { return .array([]) }
+        var mounts: [(destination: String, json: JSONValue)] = []
+        for (_, point) in points {
+            guard case .object(let fields) = point else { continue }
+            let value = { (key: String) in fields.first { $0.0 == key }?.1 }
+            let text = { (key: String) -> String in if case .string(let string)? = value(key) { string } else { "" } }
+            let name = text("Name")
+            var source = text("Source")
+            if text("Type") == "volume", source.isEmpty, !name.isEmpty { source = try volumePath(name) ?? "" }
+            var members: [(String, JSONValue)] = [("Type", .string(text("Type")))]
+            if !name.isEmpty { members.append(("Name", .string(name))) }
+            members += [("Source", .string(source)), ("Destination", .string(text("Destination")))]
+            if !text("Driver").isEmpty { members.append(("Driver", .string(text("Driver")))) }
+            members += [("Mode", .string(text("Relabel"))), ("RW", value("RW") ?? .bool(false)), ("Propagation", .string(text("Propagation")))]
+            mounts.append((text("Destination"), .object(members)))
+        }
+        return .array(mounts.sorted { $0.destination < $1.destination }.map(\.json))
+    }
+}
+
+extension ContainerService {
+    /// `docker container inspect`'s object for the container `text` names (ID, prefix or
+    /// name); with `sizes`, its `SizeRw` and `SizeRootFs` too.
+    public func inspect(_ text: String, sizes: Bool = false) throws -> JSONValue {
+        let record = try storage.resolveContainer(text)
+        let directory = storage.containers.directory(of: record.ID)
+        guard let configText = FileDescriptor.readText(directory + "/config.v2.json", limit: 16 << 20) else {
+            throw StowageError(.notFound, "No such container: \(text)")
+        }
+        guard case .object(let file) = try JSONValue(parsing: Array(configText.utf8), what: directory + "/config.v2.json") else {
+            throw StowageError(.invalidArchive, "\(directory)/config.v2.json is not a JSON object")
+        }
+        let hostConfig = try FileDescriptor.readText(directory + "/hostconfig.json", limit: 16 << 20)
+            .map { try JSONValue(parsing: Array($0.utf8), what: directory + "/hostconfig.json") } ?? .null
+        let mounted = try storage.mountedLayers.layer(record.ID)
+        let driverData = try mounted.flatMap { try storage.driver.metadata($0.mountID) }.map { JSONValue.sortedObject($0.mapValues(JSONValue.string)) }
+        var measured: (Int64, Int64)?
+        if sizes, let mounted {
+            let state = ContainerMountState.read(in: directory)
+            let rw = try containerSize(record, mounted, state: state)
+            measured = (rw, try rw + (mounted.parent.map { try storage.layers.stack($0).reduce(0) { $0 + $1.size } } ?? 0))
+        }
+        let mounts = try ContainerInspection.mounts(file.first { $0.0 == "MountPoints" }?.1) { name in
+            try storage.volumes.volume(name)?.mountpoint
+        }
+        return ContainerInspection(file: file, hostConfig: hostConfig,
+                                   graphDriver: .object([("Data", driverData ?? .null), ("Name", .string(storage.driver.name))]),
+                                   mounts: mounts, sizes: measured).json
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import StowageTestSupport
+import Testing
+
+@Suite("inspect of containers, images and volumes, with and without templates, side by side with the real docker")
+struct InspectTests {
+    @Test("the same inspect commands print the same objects, template output and errors as docker's")
+    func sameAsDocker() throws {
+        let root = try DataRoot()
+        let engine = try DockerEngine(storageDriver: "vfs")
+        defer { engine.stop() }
+        let stowage = ImageVerbTests.SideOfComparison(dataRoot: root.path) { try root.run($0) }
+        let docker = ImageVerbTests.SideOfComparison(dataRoot: engine.dataRoot) { try runProcess(["docker", "--host", "unix://\(engine.socket)"] + $0) }
+        let setup: [[String]] = [
+            ["load", "-i", Fixtures.path("base.tar")],
+            ["volume", "create", "vv"],
+            ["create", "--name", "web", "--label", "tier=a&b<c>", "-v", "vv:/data", "fixture/base"],
+            ["create", "--name", "two", "-v", "/tmp:/host:ro", "fixture/base", "sh", "-c", "true"],
+        ]
+        for arguments in setup {
+            for side in [stowage, docker] {
+                let result = try side.run(arguments)
+                #expect(result.status == 0, "\(arguments): \(result.error)")
+            }
+        }
+        for (side, run) in [(stowage, { try root.run($0) }), (docker, { try runProcess(["docker", "--host", "unix://\(engine.socket)"] + $0) })] {
+            for container in ["web", "two"] {
+                let created = try run(["inspect", "-f", "{{.Created}}", container]).output.trimmingCharacters(in: .whitespacesAndNewlines)
+                side.name(created, as: "<created \(container)>")
+            }
+        }
+        let script: [[String]] = [
+            ["inspect", "web"],
+            ["container", "inspect", "two", "web"],
+            ["inspect", "-s", "-f", "{{.SizeRw}} {{.SizeRootFs}}", "web"],
+            ["inspect", "-f", "{{.SizeRw}} {{.State.Status}} {{.Config.Labels}} {{index .Config.Labels \"tier\"}} {{.HostConfig.Binds}} {{len .Mounts}}", "web", "two"],
+            ["container", "inspect", "-f", "{{range .Mounts}}{{.Type}} {{.Source}} {{.Mode}} {{.RW}} {{.Propagation}}{{end}}", "two"],
+            ["inspect", "fixture/base"],
+            ["image", "inspect", "-f", "{{.Id}} {{.Config.Cmd}} {{.Config.Healthcheck}} {{json .RootFS}}", "fixture/base"],
+            ["inspect", "-f", "{{.Name}} {{.Driver}} {{.Labels}} {{.Options}} {{.Status}}", "vv"],
+            ["volume", "inspect", "vv"],
+            ["inspect", "nosuch"],
+            ["inspect", "-f", "{{.Id}}", "nosuch", "web"],
+            ["inspect", "--type", "image", "web"],
+            ["container", "inspect", "fixture/base"],
+            ["image", "inspect", "-f", "{{.Id}}", "fixture/base", "nosuch1", "nosuch2"],
+            ["volume", "inspect", "-f", "{{.Name}}", "vv", "nosuch"],
+            ["image", "inspect", "-f", "{{.Nope}}", "fixture/base"],
+            ["inspect", "-f", "{{.Config.Nope}}", "web"],
+            ["image", "inspect", "-f", "{{.Config.Nope", "fixture/base"],
+        ]
+        for arguments in script {
+            let (mine, theirs) = (try stowage.run(arguments), try docker.run(arguments))
+            #expect(mine.status == theirs.status, "\(arguments): \(mine.error) -- docker: \(theirs.error)")
+            #expect(mine.output == theirs.output, "\(arguments.joined(separator: " ")):\n\(mine.output)-- docker:\n\(theirs.output)")
+            // The docker 28 CLI passes on dockerd's doubled message for a missing image.
+            let theirError = theirs.error.replacingOccurrences(of: "Error: ", with: "")
+                .replacing(/no such image: ([^:\n]+): No such image: [^\n]+/) { "No such image: \($0.1)" }
+            #expect(mine.error == theirError, "\(arguments.joined(separator: " ")):\n\(mine.error)-- docker:\n\(theirs.error)")
+        }
+    }
+}
