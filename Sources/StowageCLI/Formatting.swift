@@ -86,57 +86,94 @@ struct Table {
     }
 }
 
-/// A small subset of Go templates as `--format` takes them: `{{.Field}}` placeholders,
-/// `{{json .}}`, `\t` and `\n`, and a leading `table` for a header row.
-struct OutputTemplate {
+/// The rows of one listing as docker's formatter knows them: its context type (named in
+/// errors), its fields (the keys of `{{json .}}`, in order) and their column titles.
+struct ListingContext {
+    let typeName: String
+    let fields: [String]
+    let titles: [String: String]
+
+    static let images = ListingContext(
+        typeName: "*formatter.imageContext",
+        fields: ["Containers", "CreatedAt", "CreatedSince", "Digest", "ID", "Repository", "SharedSize", "Size", "Tag", "UniqueSize", "VirtualSize"],
+        titles: ["ID": "IMAGE ID", "CreatedSince": "CREATED", "CreatedAt": "CREATED AT", "SharedSize": "SHARED SIZE",
+                 "UniqueSize": "UNIQUE SIZE", "VirtualSize": "VIRTUAL SIZE"])
+    static let history = ListingContext(
+        typeName: "*image.historyContext", fields: ["Comment", "CreatedAt", "CreatedBy", "CreatedSince", "ID", "Size"],
+        titles: ["ID": "IMAGE", "CreatedSince": "CREATED", "CreatedAt": "CREATED AT", "CreatedBy": "CREATED BY"])
+    static let containers = ListingContext(
+        typeName: "*formatter.ContainerContext",
+        fields: ["Command", "CreatedAt", "ID", "Image", "Labels", "LocalVolumes", "Mounts", "Names", "Networks", "Platform", "Ports",
+                 "RunningFor", "Size", "State", "Status"],
+        titles: ["ID": "CONTAINER ID", "RunningFor": "CREATED", "CreatedAt": "CREATED AT", "LocalVolumes": "LOCAL VOLUMES"])
+    static let volumes = ListingContext(
+        typeName: "*formatter.volumeContext",
+        fields: ["Availability", "Driver", "Group", "Labels", "Links", "Mountpoint", "Name", "Scope", "Size", "Status"],
+        titles: ["Name": "VOLUME NAME"])
+}
+
+/// A listing's `--format` as docker's formatter takes it: a Go template run on each row,
+/// or `table …`, which adds a header row (the template run on the column titles) and
+/// aligns the columns.
+struct ListingFormat {
     let isTable: Bool
-    private let parts: [Part]
+    private let template: GoTemplate
+    private let context: ListingContext
+    /// What the CLI calls a template that does not run (docker's `ps` words it its own way).
+    private let executeErrorPrefix: String
 
-    private enum Part {
-        case text(String)
-        case field(String)
-        case json
-    }
-
-    init(_ text: String) throws {
-        var body = text
-        isTable = body.hasPrefix("table")
-        if isTable { body = String(body.dropFirst(5)).drop(while: { $0 == " " }).description }
-        body = body.replacingOccurrences(of: "\\t", with: "\t").replacingOccurrences(of: "\\n", with: "\n")
-        var parts: [Part] = []
-        var rest = Substring(body)
-        while let open = rest.range(of: "{{") {
-            if open.lowerBound > rest.startIndex { parts.append(.text(String(rest[..<open.lowerBound]))) }
-            guard let close = rest[open.upperBound...].range(of: "}}") else {
-                throw StowageError(.invalidArgument, "template parsing error: unclosed action in \"\(text)\"")
-            }
-            let action = rest[open.upperBound..<close.lowerBound].trimmingCharacters(in: " ")
-            if action == "json ." {
-                parts.append(.json)
-            } else if action.hasPrefix("."), action.dropFirst().allSatisfy({ $0.isLetter || $0.isNumber }) {
-                parts.append(.field(String(action.dropFirst())))
-            } else {
-                throw StowageError(.invalidArgument, "template: unsupported action {{\(action)}} (fields as {{.Name}} and {{json .}} are supported)")
-            }
-            rest = rest[close.upperBound...]
+    /// Parses `format`; a template that does not parse, or reads a field the rows lack, is
+    /// refused before any row is listed, as docker's.
+    init(_ format: String, context: ListingContext, parseErrorPrefix: String = "template parsing error",
+         executeErrorPrefix: String = "template parsing error") throws {
+        isTable = format.hasPrefix("table")
+        let body = (isTable ? String(format.dropFirst(5).drop { $0 == " " }) : format)
+            .replacingOccurrences(of: "\\t", with: "\t").replacingOccurrences(of: "\\n", with: "\n")
+        self.context = context
+        self.executeErrorPrefix = executeErrorPrefix
+        do {
+            template = try GoTemplate(body)
+        } catch let failure as GoTemplate.Failure {
+            throw StowageError(.invalidArgument, "\(parseErrorPrefix): \(failure)")
         }
-        if !rest.isEmpty { parts.append(.text(String(rest))) }
-        self.parts = parts
+        _ = try execute(.object(context.fields.map { ($0, .string("")) }))
     }
 
-    /// The header row of a `table` template: each field's name in capitals.
-    func header(_ names: [String: String]) -> String {
-        render { names[$0] ?? $0.uppercased() } json: { "" }
+    /// Whether the template reads `field` (so that a listing computes it only when needed).
+    func uses(_ field: String) -> Bool {
+        let marker = "\u{E000}"
+        let probe = JSONValue.object(context.fields.map { ($0, .string($0 == field ? marker : "")) })
+        return (try? template.execute(probe, as: .listingRow(typeName: context.typeName)))?.contains(marker) ?? false
     }
 
-    func render(field: (String) -> String, json: () -> String) -> String {
-        parts.map { part in
-            switch part {
-            case .text(let text): text
-            case .field(let name): field(name)
-            case .json: json()
-            }
-        }.joined()
+    /// The rows (objects of the context's fields) rendered, each on its own line; for a
+    /// table, the titles first and the columns aligned.
+    func render(_ rows: [JSONValue]) throws -> String {
+        var lines = try rows.map(execute)
+        guard isTable else { return lines.map { $0 + "\n" }.joined() }
+        let titles = JSONValue.object(context.fields.map { ($0, .string(context.title(of: $0))) })
+        lines.insert(try execute(titles), at: 0)
+        var table = Table(header: lines[0].components(separatedBy: "\t"))
+        for line in lines.dropFirst() { table.append(line.components(separatedBy: "\t")) }
+        return table.render()
+    }
+
+    private func execute(_ row: JSONValue) throws -> String {
+        do {
+            return try template.execute(row, as: .listingRow(typeName: context.typeName))
+        } catch let failure as GoTemplate.Failure {
+            throw StowageError(.invalidArgument, "\(executeErrorPrefix): \(failure)")
+        }
+    }
+}
+
+extension ListingContext {
+    /// A column's title: `CONTAINER ID` for `ID`, the field's name in capitals for most.
+    func title(of field: String) -> String { titles[field] ?? field.uppercased() }
+
+    /// A row: each field's text, in the context's order; `Platform` is null, as docker's.
+    func row(_ field: (String) -> String) -> JSONValue {
+        .object(fields.map { ($0, $0 == "Platform" ? .null : .string(field($0))) })
     }
 }
 

@@ -32,16 +32,8 @@ struct HistoryCommand: ParsableCommand {
                 return
             }
             if let format, format != "table" {
-                let template = try OutputTemplate(format)
-                var lines = entries.map { entry in template.render(field: { field($0, entry) }, json: { json(entry) }) }
-                if template.isTable {
-                    lines.insert(template.header(["ID": "IMAGE", "CreatedSince": "CREATED", "CreatedAt": "CREATED AT", "CreatedBy": "CREATED BY"]), at: 0)
-                    var table = Table(header: lines[0].components(separatedBy: "\t"))
-                    for line in lines.dropFirst() { table.append(line.components(separatedBy: "\t")) }
-                    print(table.render(), terminator: "")
-                } else {
-                    print(lines.map { $0 + "\n" }.joined(), terminator: "")
-                }
+                let listing = try ListingFormat(format == "json" ? "{{json .}}" : format, context: .history)
+                print(try listing.render(entries.map { entry in ListingContext.history.row { field($0, entry) } }), terminator: "")
                 return
             }
             // docker's table shows CreatedSince, or CreatedAt under its own header with -H=false.
@@ -77,9 +69,6 @@ struct HistoryCommand: ParsableCommand {
         }
     }
 
-    private func json(_ entry: HistoryEntry) -> String {
-        JSONValue.object(["Comment", "CreatedAt", "CreatedBy", "CreatedSince", "ID", "Size"].map { ($0, .string(field($0, entry))) }).serialized()
-    }
 }
 
 /// `stowage tag SOURCE TARGET`.

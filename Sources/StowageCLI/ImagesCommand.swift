@@ -91,21 +91,8 @@ struct ImagesCommand: ParsableCommand {
             return rows.map { id($0.summary) + "\n" }.joined()  // one per row, as docker does
         }
         if let format, format != "table" {
-            if format == "json" || format == "{{json .}}" {
-                return rows.map { row in
-                    JSONValue.object(["Containers", "CreatedAt", "CreatedSince", "Digest", "ID", "Repository", "SharedSize",
-                                      "Size", "Tag", "UniqueSize", "VirtualSize"].map { ($0, .string(field($0, row))) }).serialized() + "\n"
-                }.joined()
-            }
-            let template = try OutputTemplate(format)
-            var lines = rows.map { row in template.render(field: { field($0, row) }, json: { "" }) }
-            if template.isTable {
-                lines.insert(template.header(["ID": "IMAGE ID", "CreatedSince": "CREATED", "CreatedAt": "CREATED AT"]), at: 0)
-                var table = Table(header: lines[0].components(separatedBy: "\t"))
-                for line in lines.dropFirst() { table.append(line.components(separatedBy: "\t")) }
-                return table.render()
-            }
-            return lines.map { $0 + "\n" }.joined()
+            let listing = try ListingFormat(format == "json" ? "{{json .}}" : format, context: .images)
+            return try listing.render(rows.map { row in ListingContext.images.row { field($0, row) } })
         }
         var header = ["REPOSITORY", "TAG"]
         if digests { header.append("DIGEST") }

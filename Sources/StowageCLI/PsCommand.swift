@@ -30,7 +30,12 @@ struct PsCommand: ParsableCommand {
         try reportingErrors {
             let engine = try global.openEngine()
             let filters = try ContainerFilters(filter, engine: engine)
-            let wantsSize = size || (format.map { $0.contains(".Size") } ?? false)
+            let listing = try format.flatMap { format in
+                format == "table" ? nil : try ListingFormat(format == "json" ? "{{json .}}" : format, context: .containers,
+                                                            parseErrorPrefix: "failed to parse template", executeErrorPrefix: "failed to execute template")
+            }
+            // As docker's: sizes when asked for, or when a template reads them (`--format json` does not).
+            let wantsSize = size || (!quiet && format != "json" && listing?.uses("Size") == true)
             let rows = try engine.containers.list(sizes: wantsSize).filter(filters.matches).map { ContainerRow(summary: $0, truncate: !noTrunc) }
             if quiet {
                 print(rows.map { $0.id + "\n" }.joined(), terminator: "")
@@ -38,20 +43,10 @@ struct PsCommand: ParsableCommand {
             }
             var columns = ["ID", "Image", "Command", "RunningFor", "Status", "Ports", "Names"]
             if size { columns.append("Size") }
-            if format == "json" {
-                print(rows.map { $0.json.serialized() + "\n" }.joined(), terminator: "")
-            } else if let format, format != "table" {
-                let template = try OutputTemplate(format)
-                let lines = rows.map { row in template.render(field: { row.field($0) }, json: { row.json.serialized() }) }
-                guard template.isTable else {
-                    print(lines.map { $0 + "\n" }.joined(), terminator: "")
-                    return
-                }
-                var table = Table(header: template.header(ContainerRow.headers).components(separatedBy: "\t"))
-                for line in lines { table.append(line.components(separatedBy: "\t")) }
-                print(table.render(), terminator: "")
+            if let listing {
+                print(try listing.render(rows.map { ListingContext.containers.row($0.field) }), terminator: "")
             } else {
-                var table = Table(header: columns.map { ContainerRow.headers[$0]! })
+                var table = Table(header: columns.map { ListingContext.containers.title(of: $0) })
                 for row in rows { table.append(columns.map(row.field)) }
                 print(table.render(), terminator: "")
             }
@@ -64,10 +59,6 @@ struct ContainerRow {
     let summary: ContainerSummary
     let truncate: Bool
 
-    static let headers = ["ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "RunningFor": "CREATED",
-                          "Status": "STATUS", "Ports": "PORTS", "Names": "NAMES", "Size": "SIZE", "CreatedAt": "CREATED AT",
-                          "Labels": "LABELS", "Mounts": "MOUNTS", "LocalVolumes": "LOCAL VOLUMES", "Networks": "NETWORKS",
-                          "State": "STATE"]
 
     var record: ContainerRecord { summary.record }
     var id: String { truncate ? String(record.ID.prefix(12)) : record.ID }
@@ -96,9 +87,12 @@ struct ContainerRow {
         return "\(Units.humanSize(rw)) (virtual \(Units.humanSize(virtual)))"
     }
 
+    /// Each mount's volume name or source, shortened to 15 characters as docker's `Ellipsis`.
     var mounts: String {
-        (record.MountPoints ?? [:]).sorted { $0.key < $1.key }.map { $0.value.Name?.isEmpty == false ? $0.value.Name! : ($0.value.Source ?? "") }
-            .joined(separator: ",")
+        (record.MountPoints ?? [:]).sorted { $0.key < $1.key }.map { point in
+            let name = point.value.Name?.isEmpty == false ? point.value.Name! : (point.value.Source ?? "")
+            return truncate && name.count > 15 ? name.prefix(14) + "…" : name
+        }.joined(separator: ",")
     }
 
     var labels: String {
@@ -123,14 +117,6 @@ struct ContainerRow {
         case "Networks": "bridge"
         default: ""
         }
-    }
-
-    /// `--format json`: every field, keys sorted, as the docker CLI writes them.
-    var json: JSONValue {
-        var members = ["Command", "CreatedAt", "ID", "Image", "Labels", "LocalVolumes", "Mounts", "Names", "Networks",
-                       "Ports", "RunningFor", "Size", "State", "Status"].map { ($0, JSONValue.string(field($0))) }
-        members.insert(("Platform", .null), at: 9)
-        return .object(members)
     }
 }
 

@@ -31,14 +31,37 @@ struct VolumeCommand: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "ls", abstract: "List volumes.", aliases: ["list"])
         @OptionGroup var global: GlobalOptions
         @Flag(name: .shortAndLong, help: "Only display volume names.") var quiet = false
+        @Option(name: .shortAndLong, help: "Filter output: dangling=true|false, driver=local, label=KEY[=VALUE], name=PART.")
+        var filter: [String] = []
+        @Option(help: "Format output: json, table, or a Go-style template such as '{{.Name}}\\t{{.Mountpoint}}'.") var format: String?
 
         func run() throws {
             try reportingErrors {
-                let volumes = try global.openEngine().volumes.list()
+                let listing = try format.flatMap { $0 == "table" ? nil : try ListingFormat($0 == "json" ? "{{json .}}" : $0, context: .volumes) }
+                let engine = try global.openEngine()
+                let filters = try VolumeFilters(filter)
+                let users = filters.needsUsers ? try engine.volumes.users() : [:]
+                let volumes = try engine.volumes.list().filter { filters.matches($0, isUsed: users[$0.name] != nil) }
                 if quiet { print(volumes.map { $0.name + "\n" }.joined(), terminator: ""); return }
+                if let listing {
+                    print(try listing.render(volumes.map { volume in ListingContext.volumes.row { Self.field($0, volume) } }), terminator: "")
+                    return
+                }
                 var table = Table(header: ["DRIVER", "VOLUME NAME"])
                 for volume in volumes { table.append(["local", volume.name]) }
                 print(table.render(), terminator: "")
+            }
+        }
+
+        /// A field of docker's volume context (what only a daemon with usage data knows is `N/A`).
+        private static func field(_ name: String, _ volume: Volume) -> String {
+            switch name {
+            case "Name": volume.name
+            case "Driver": "local"
+            case "Scope": "local"
+            case "Mountpoint": volume.mountpoint
+            case "Labels": volume.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+            default: "N/A"
             }
         }
     }
@@ -147,6 +170,43 @@ struct SystemCommand: ParsableCommand {
                 printPruned("Deleted Images:", images.events.map(\.pruneLine), reclaimed: nil)
                 reclaimed += images.reclaimed
                 print("Total reclaimed space: \(Units.humanSize(reclaimed, precision: 4))")
+            }
+        }
+    }
+}
+
+/// `volume ls --filter`, as dockerd's: `dangling` (no container uses it), `driver`, `label`
+/// (a key, or KEY=VALUE), `name` (a part of it). Values of one kind are alternatives.
+struct VolumeFilters {
+    private var conditions: [String: [String]] = [:]
+
+    init(_ filters: [String]) throws {
+        for filter in filters {
+            let pair = filter.split(separator: "=", maxSplits: 1).map(String.init)
+            guard pair.count == 2, ["dangling", "driver", "label", "name"].contains(pair[0]) else {
+                throw StowageError(.invalidArgument, "invalid filter '\(filter)' (dangling=, driver=, label=, name= are supported)")
+            }
+            if pair[0] == "dangling", !["true", "false", "1", "0"].contains(pair[1]) {
+                throw StowageError(.invalidArgument, "invalid filter 'dangling=\(pair[1])'")
+            }
+            conditions[pair[0], default: []].append(pair[1])
+        }
+    }
+
+    /// Whether matching needs to know which volumes containers use.
+    var needsUsers: Bool { conditions["dangling"] != nil }
+
+    func matches(_ volume: Volume, isUsed: Bool) -> Bool {
+        conditions.allSatisfy { kind, values in
+            values.contains { value in
+                switch kind {
+                case "dangling": (value == "true" || value == "1") != isUsed
+                case "driver": value == "local"
+                case "label":
+                    value.contains("=") ? volume.labels.contains { "\($0.key)=\($0.value)" == value } : volume.labels[value] != nil
+                case "name": volume.name.contains(value)
+                default: false
+                }
             }
         }
     }

@@ -2,7 +2,7 @@ import Foundation
 import StowageTestSupport
 import Testing
 
-@Suite("inspect of containers, images and volumes, with and without templates, side by side with the real docker")
+@Suite("inspect and listing templates, side by side with the real docker")
 struct InspectTests {
     @Test("the same inspect commands print the same objects, template output and errors as docker's")
     func sameAsDocker() throws {
@@ -57,6 +57,49 @@ struct InspectTests {
             let theirError = theirs.error.replacingOccurrences(of: "Error: ", with: "")
                 .replacing(/no such image: ([^:\n]+): No such image: [^\n]+/) { "No such image: \($0.1)" }
             #expect(mine.error == theirError, "\(arguments.joined(separator: " ")):\n\(mine.error)-- docker:\n\(theirs.error)")
+        }
+    }
+
+    @Test("listings with --format templates, tables, json and filters print what docker's print")
+    func listingsSameAsDocker() throws {
+        let root = try DataRoot()
+        let engine = try DockerEngine(storageDriver: "vfs")
+        defer { engine.stop() }
+        let stowage = ImageVerbTests.SideOfComparison(dataRoot: root.path) { try root.run($0) }
+        let docker = ImageVerbTests.SideOfComparison(dataRoot: engine.dataRoot) { try runProcess(["docker", "--host", "unix://\(engine.socket)"] + $0) }
+        let script: [[String]] = [
+            ["load", "-i", Fixtures.path("whiteout+links.tar")],
+            ["volume", "create", "--label", "team=a", "averylongvolumename-0123"],
+            ["volume", "create", "spare"],
+            // One mount each: docker lists a container's mounts in Go's random map order.
+            ["create", "--name", "web", "--label", "tier=a&b", "-v", "averylongvolumename-0123:/data", "fixture/links"],
+            ["create", "--name", "bound", "-v", "/tmp:/host:ro", "fixture/whiteout"],
+            ["images", "--format", "{{json .}}"],
+            ["images", "--format", "table {{.Repository}}\\t{{.Tag}}\\t{{.ID}}\\t{{.Size}}"],
+            ["images", "--format", "{{.Repository}}{{if eq .Tag \"latest\"}} (latest){{end}} {{upper .Tag}}"],
+            ["images", "--format", "{{.Nope}}"],
+            ["images", "--format", "{{.Nope"],
+            ["history", "--format", "{{json .}}", "fixture/links"],
+            ["history", "--format", "table {{.ID}}\\t{{.CreatedBy}}\\t{{.Size}}", "fixture/whiteout"],
+            ["history", "--format", "{{.Nope}}", "fixture/links"],
+            ["ps", "-a", "--format", "{{.Names}} {{.Mounts}} {{.Size}} {{.Labels}} {{.Image}} {{.Command}} {{.State}} {{.LocalVolumes}}"],
+            ["ps", "-a", "--no-trunc", "--format", "{{.Mounts}}"],
+            ["ps", "-a", "--format", "table {{.Names}}\\t{{.Image}}"],
+            ["ps", "-a", "--format", "{{.Nope}}"],
+            ["ps", "-a", "--format", "{{.Nope"],
+            ["volume", "ls", "--format", "{{json .}}"],
+            ["volume", "ls", "--format", "table {{.Name}}\\t{{.Driver}}\\t{{.Labels}}\\t{{.Mountpoint}}"],
+            ["volume", "ls", "-f", "dangling=true"],
+            ["volume", "ls", "-q", "-f", "label=team"],
+            ["volume", "ls", "-f", "name=spa", "-f", "driver=local"],
+            ["volume", "ls", "--format", "{{.Nope}}"],
+        ]
+        for arguments in script {
+            let (mine, theirs) = (try stowage.run(arguments), try docker.run(arguments))
+            #expect(mine.status == theirs.status, "\(arguments): \(mine.error) -- docker: \(theirs.error)")
+            #expect(mine.output == theirs.output, "\(arguments.joined(separator: " ")):\n\(mine.output)-- docker:\n\(theirs.output)")
+            #expect(mine.error == theirs.error.replacingOccurrences(of: "Error: ", with: ""),
+                    "\(arguments.joined(separator: " ")):\n\(mine.error)-- docker:\n\(theirs.error)")
         }
     }
 }
