@@ -29,7 +29,46 @@ public struct StowageCommand: ParsableCommand {
             print(refusal, to: &standardError)
             exit(withError: ExitCode.failure)
         }
-        main(arguments)
+        do {
+            var command = try parseAsRoot(arguments)
+            try command.run()
+        } catch {
+            if let usage = usageError(error, arguments: arguments) {
+                var standardError = StandardErrorStream()
+                print(usage.message, to: &standardError)
+                exit(withError: ExitCode(usage.status))
+            }
+            exit(withError: error)
+        }
+        exit()
+    }
+
+    /// A command line that does not parse, said as docker says it: what is wrong in one line,
+    /// where the help is in another; exit 125 for a flag, 1 for a wrong number of arguments.
+    /// Nil for what is not a usage error (help, a failure of the command itself).
+    static func usageError(_ error: any Error, arguments: [String]) -> (message: String, status: Int32)? {
+        guard !(error is ExitCode), exitCode(for: error) == .validationFailure else { return nil }  // a command's own exit status passes
+        let verb = verbPath(arguments)
+        var text = message(for: error)
+        var status: Int32 = 125
+        if text.hasPrefix("Unknown option '") {
+            text = "unknown flag: " + text.dropFirst("Unknown option '".count).dropLast()
+        } else if text.hasPrefix("Missing value for '") {
+            text = "flag needs an argument: " + (text.dropFirst("Missing value for '".count).split(separator: " ").first ?? "")
+        } else if text.hasPrefix("Missing expected argument") || text.hasPrefix("Unexpected argument") {
+            status = 1
+        }
+        return ("stowage: \(text.split(separator: "\n").first ?? "")\nSee 'stowage \(verb)\(verb.isEmpty ? "" : " ")--help'.", status)
+    }
+
+    /// The verb the arguments name, with its group: `images`, `image ls`, `volume create`.
+    static func verbPath(_ arguments: [String]) -> String {
+        guard let first = arguments.first, !first.hasPrefix("-") else { return "" }
+        guard groupVerbs.contains(first), let second = arguments.dropFirst().first,
+              let group = configuration.subcommands.first(where: { $0.configuration.commandName == first }),
+              group.configuration.subcommands.contains(where: { $0.configuration.commandName == second || $0.configuration.aliases.contains(second) })
+        else { return first }
+        return first + " " + second
     }
 
     /// What docker says, exiting 1, for a verb or help topic it does not have: `stowage:

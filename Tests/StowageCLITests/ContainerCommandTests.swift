@@ -301,6 +301,14 @@ struct ContainerCommandTests {
         let help = try stowage(["help", "images"])
         #expect(help.status == 0 && help.output.contains("--filter"), "\(help.output)")
         #expect(!FileManager.default.fileExists(atPath: directory.path + "/root"))
+        // Usage errors: one line saying what is wrong, where the help is; 125 for a flag, 1 for arguments.
+        for (arguments, status, message) in [(["images", "--bogus"], Int32(125), "stowage: unknown flag: --bogus\nSee 'stowage images --help'.\n"),
+                                             (["ps", "--filter"], 125, "stowage: flag needs an argument: --filter\nSee 'stowage ps --help'.\n"),
+                                             (["volume", "create", "--nope"], 125, "stowage: unknown flag: --nope\nSee 'stowage volume create --help'.\n"),
+                                             (["tag", "a"], 1, "stowage: Missing expected argument '<target>'\nSee 'stowage tag --help'.\n")] {
+            let result = try stowage(["--data-root", directory.path + "/root"] + arguments)
+            #expect(result.status == status && result.standardError == message, "\(arguments): \(result.status) \(result.standardError)")
+        }
     }
 
     @Test("the help lists the global options and each verb once under its own names; version and --version")
