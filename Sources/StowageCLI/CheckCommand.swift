@@ -19,7 +19,7 @@ struct CheckCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let engine = try global.openEngine()
+            let engine = try global.openEngine(toRead: true)
             var remaining: [CheckProblem]
             if repair {
                 let result = try engine.repair(deep: deep)

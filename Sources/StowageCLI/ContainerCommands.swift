@@ -86,7 +86,7 @@ struct DiffCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            print(try global.openEngine().containers.changes(container).map { $0.description + "\n" }.joined(), terminator: "")
+            print(try global.openEngine(toRead: true).containers.changes(container).map { $0.description + "\n" }.joined(), terminator: "")
         }
     }
 }
@@ -138,7 +138,7 @@ struct ExportCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             try refuseTerminalOutput(output)
-            let engine = try global.openEngine()
+            let engine = try global.openEngine(toRead: true)
             try writeStream(to: output, printingDigest: false) { try engine.containers.export(container, to: $0) }
         }
     }

@@ -18,6 +18,18 @@ enum Units {
         return significant(size, precision) + units[index]
     }
 
+    /// `BytesSize`: binary units, four significant digits (`23.54GiB`), as `docker info` shows memory.
+    static func binarySize(_ bytes: Int64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"]
+        var size = Double(bytes)
+        var index = 0
+        while size >= 1024, index < units.count - 1 {
+            size /= 1024
+            index += 1
+        }
+        return significant(size, 4) + units[index]
+    }
+
     /// `HumanDuration`: `Less than a second`, `About a minute`, `3 hours`, `2 weeks`, …
     static func humanDuration(seconds: Int64) -> String {
         if seconds < 1 { return "Less than a second" }
@@ -106,6 +118,8 @@ struct ListingContext {
         fields: ["Command", "CreatedAt", "ID", "Image", "Labels", "LocalVolumes", "Mounts", "Names", "Networks", "Platform", "Ports",
                  "RunningFor", "Size", "State", "Status"],
         titles: ["ID": "CONTAINER ID", "RunningFor": "CREATED", "CreatedAt": "CREATED AT", "LocalVolumes": "LOCAL VOLUMES"])
+    /// `docker info --format`: the whole report is one row.
+    static let info = ListingContext(typeName: "system.dockerInfo", fields: [], titles: [:])
     static let volumes = ListingContext(
         typeName: "*formatter.volumeContext",
         fields: ["Availability", "Driver", "Group", "Labels", "Links", "Mountpoint", "Name", "Scope", "Size", "Status"],
@@ -136,7 +150,7 @@ struct ListingFormat {
         } catch let failure as GoTemplate.Failure {
             throw StowageError(.invalidArgument, "\(parseErrorPrefix): \(failure)")
         }
-        _ = try execute(.object(context.fields.map { ($0, .string("")) }))
+        if !context.fields.isEmpty { _ = try execute(.object(context.fields.map { ($0, .string("")) })) }
     }
 
     /// Whether the template reads `field` (so that a listing computes it only when needed).
@@ -162,7 +176,7 @@ struct ListingFormat {
         do {
             return try template.execute(row, as: .listingRow(typeName: context.typeName))
         } catch let failure as GoTemplate.Failure {
-            throw StowageError(.invalidArgument, "\(executeErrorPrefix): \(failure)")
+            throw StowageError(.invalidArgument, executeErrorPrefix.isEmpty ? "\(failure)" : "\(executeErrorPrefix): \(failure)")
         }
     }
 }

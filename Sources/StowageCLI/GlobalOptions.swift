@@ -48,10 +48,13 @@ struct GlobalOptions: ParsableArguments {
         return lines + (line.isEmpty ? [] : [line])
     }
 
-    /// Opens the engine on the configured data root.
-    func openEngine() throws -> Engine {
-        let engine = try Engine(EngineConfiguration.load(path: configPath, dataRoot: dataRoot, storageDriver: storageDriver,
-                                                         storageOptions: storageOptions))
+    /// Opens the engine on the configured data root; `toRead` refuses a root that does not
+    /// exist (a read verb has nothing to show there and makes nothing).
+    func openEngine(toRead: Bool = false) throws -> Engine {
+        var configuration = try EngineConfiguration.load(path: configPath, dataRoot: dataRoot, storageDriver: storageDriver,
+                                                         storageOptions: storageOptions)
+        configuration.requiresExistingRoot = toRead
+        let engine = try Engine(configuration)
         var standardError = StandardErrorStream()
         for warning in engine.warnings { print(warning, to: &standardError) }
         return engine

@@ -25,7 +25,7 @@ struct HistoryCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let engine = try global.openEngine()
+            let engine = try global.openEngine(toRead: true)
             let entries = try engine.images.history(of: try engine.images.resolve(image))
             if quiet {
                 print(entries.map { id($0) + "\n" }.joined(), terminator: "")

@@ -40,7 +40,7 @@ struct ImagesCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let engine = try global.openEngine()
+            let engine = try global.openEngine(toRead: true)
             let filters = try ImageFilters(filter + (repository.map { ["reference=" + $0] } ?? []))
             var rows: [Row] = []
             for summary in try engine.images.list() {

@@ -3,29 +3,42 @@ import StowageCore
 import StowageEngine
 import StowageFileSystem
 
-/// `stowage info`: the storage part of `docker info`.
+/// `stowage info`: `docker info`'s server part, for this root and machine.
 struct InfoCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "info", abstract: "Display storage-wide information.")
+    static let configuration = CommandConfiguration(commandName: "info", abstract: "Display system-wide information.")
 
     @OptionGroup var global: GlobalOptions
 
+    @Option(name: .shortAndLong, help: "Format the output using the given Go template, such as '{{json .}}'.")
+    var format: String?
+
     func run() throws {
         try reportingErrors {
-            let engine = try global.openEngine()
-            let root = engine.configuration.dataRoot
-            var lines = [" Images: \(try engine.images.ids().count)", " Storage Driver: \(engine.driverName)"]
-            let status = try engine.driverStatus()
-            let statusKeys = Set(status.map(\.0))
-            for (key, value) in status { lines.append("  \(key): \(value)") }
-            if !statusKeys.contains("Backing Filesystem") {
-                lines.append("  Backing Filesystem: \(try BackingFileSystem.name(of: root))")
+            let template = try format.map { try ListingFormat($0, context: .info, executeErrorPrefix: "") }
+            let info = try global.openEngine(toRead: true).info()
+            if let template {
+                print(try template.render([info.json]), terminator: "")
+                return
             }
-            if !statusKeys.contains("Supports d_type") {
-                lines.append("  Supports d_type: \(try BackingFileSystem.supportsDType(at: root + "/tmp"))")
-            }
-            lines.append(" Docker Root Dir: \(root)")
-            print("Server:\n" + lines.joined(separator: "\n"))
+            print(Self.text(info), terminator: "")
         }
+    }
+
+    /// The report as docker prints it.
+    static func text(_ info: SystemInfo) -> String {
+        var lines = ["Server:",
+                     " Containers: \(info.containers)", "  Running: \(info.containersRunning)", "  Paused: \(info.containersPaused)",
+                     "  Stopped: \(info.containersStopped)", " Images: \(info.images)", " Server Version: \(info.serverVersion)",
+                     " Storage Driver: \(info.driver)"]
+        lines += info.driverStatus.map { "  \($0.0): \($0.1)" }
+        lines += [" Logging Driver: \(info.loggingDriver)", " Cgroup Driver: \(info.cgroupDriver)", " Cgroup Version: \(info.cgroupVersion)",
+                  " Plugins:", "  Volume: local", "  Network: host null", "  Log: \(info.loggingDriver)",
+                  " Runtimes: \(info.runtimes.joined(separator: " "))", " Default Runtime: \(info.defaultRuntime)",
+                  " Kernel Version: \(info.kernelVersion)", " Operating System: \(info.operatingSystem)", " OSType: \(info.osType)",
+                  " Architecture: \(info.architecture)", " CPUs: \(info.cpuCount)", " Total Memory: \(Units.binarySize(info.memoryTotal))",
+                  " Name: \(info.name)", " Docker Root Dir: \(info.dockerRootDir)", " Debug Mode: false", " Experimental: false",
+                  " Live Restore Enabled: false"]
+        return lines.map { $0 + "\n" }.joined() + "\n"
     }
 }
 

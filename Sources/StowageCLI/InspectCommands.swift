@@ -26,7 +26,7 @@ struct InspectCommand: ParsableCommand {
             guard type == nil || ["container", "image", "volume"].contains(type!) else {
                 throw StowageError(.invalidArgument, "\"\(type!)\" is not a valid value for --type")
             }
-            let engine = try global.openEngine()
+            let engine = try global.openEngine(toRead: true)
             try printInspected(names, format: format) { name in
                 if type == nil || type == "container", let object = try found({ try engine.containers.inspect(name, sizes: size) }) { return object }
                 if type == nil || type == "image", let object = try found({ try engine.images.inspect(try engine.images.resolve(name)) }) { return object }
@@ -61,7 +61,7 @@ struct ImageInspectCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let engine = try global.openEngine()
+            let engine = try global.openEngine(toRead: true)
             try printInspected(images, format: format) { try engine.images.inspect(try engine.images.resolve($0)) }
         }
     }
@@ -84,7 +84,7 @@ struct ContainerInspectCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let engine = try global.openEngine()
+            let engine = try global.openEngine(toRead: true)
             try printInspected(containers, format: format) { try engine.containers.inspect($0, sizes: size) }
         }
     }

@@ -102,7 +102,7 @@ struct SaveCommand: ParsableCommand {
                 throw StowageError(.invalidArgument, "unknown archive format \"\(format)\": use docker or oci")
             }
             try refuseTerminalOutput(output)
-            let engine = try global.openEngine()
+            let engine = try global.openEngine(toRead: true)
             try writeStream(to: output, printingDigest: false) { sink in
                 try engine.images.save(images, format: archiveFormat, to: sink)
             }

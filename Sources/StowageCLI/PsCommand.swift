@@ -28,7 +28,7 @@ struct PsCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let engine = try global.openEngine()
+            let engine = try global.openEngine(toRead: true)
             let filters = try ContainerFilters(filter, engine: engine)
             let listing = try format.flatMap { format in
                 format == "table" ? nil : try ListingFormat(format == "json" ? "{{json .}}" : format, context: .containers,

@@ -38,7 +38,7 @@ struct VolumeCommand: ParsableCommand {
         func run() throws {
             try reportingErrors {
                 let listing = try format.flatMap { $0 == "table" ? nil : try ListingFormat($0 == "json" ? "{{json .}}" : $0, context: .volumes) }
-                let engine = try global.openEngine()
+                let engine = try global.openEngine(toRead: true)
                 let filters = try VolumeFilters(filter)
                 let users = filters.needsUsers ? try engine.volumes.users() : [:]
                 let volumes = try engine.volumes.list().filter { filters.matches($0, isUsed: users[$0.name] != nil) }
@@ -74,7 +74,7 @@ struct VolumeCommand: ParsableCommand {
 
         func run() throws {
             try reportingErrors {
-                let volumes = try global.openEngine().volumes
+                let volumes = try global.openEngine(toRead: true).volumes
                 try printInspected(names, format: format) { try volumes.inspect($0) }
             }
         }
@@ -125,7 +125,7 @@ struct SystemCommand: ParsableCommand {
 
         func run() throws {
             try reportingErrors {
-                let rows = try global.openEngine().diskUsage()
+                let rows = try global.openEngine(toRead: true).diskUsage()
                 let reclaimable = { (row: DiskUsageRow) -> String in
                     let text = Units.humanSize(row.reclaimable, precision: 4)
                     return row.size > 0 ? "\(text) (\(row.reclaimable * 100 / row.size)%)" : text

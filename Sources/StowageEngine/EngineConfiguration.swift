@@ -16,6 +16,8 @@ public struct EngineConfiguration: Sendable {
     /// nil: choose (or keep the one the data root already uses).
     public var storageDriver: String?
     public var storageOptions: [String]
+    /// Refuse a data root that does not exist, instead of making an empty one (for reads).
+    public var requiresExistingRoot = false
 
     /// `stowage.max-layer-size` from the storage options: the most bytes one layer of a loaded
     /// image may decompress to; nil (the default) for no limit. Throws for an invalid size.

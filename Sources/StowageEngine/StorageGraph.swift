@@ -48,6 +48,9 @@ final class StorageGraph: Sendable {
     init(_ configuration: EngineConfiguration) throws {
         self.configuration = configuration
         let root = configuration.dataRoot
+        if configuration.requiresExistingRoot, !FileDescriptor.exists(root) {
+            throw StowageError(.notFound, "data root \(root) does not exist: nothing was stored there yet")
+        }
         try FileDescriptor.ensureDirectory(root, mode: 0o711)
         lock = try FileLock(path: root + "/.stowage.lock")
         let exclusive = try lock.tryLock(exclusive: true)

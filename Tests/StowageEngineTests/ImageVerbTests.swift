@@ -105,22 +105,34 @@ struct ImageVerbTests {
         #expect(try root.driverLayers() == [])
     }
 
-    @Test("info names the driver, the backing filesystem and the root")
+    @Test("info states what docker info states of the same root and machine; a read verb refuses a data root that does not exist")
     func info() throws {
         let root = try DataRoot()
-        try root.succeed(["load", "-i", Fixtures.path("links.tar")])
-        let info = try root.succeed(["info"])
-        #expect(info == """
-            Server:
-             Images: 1
-             Storage Driver: vfs
-              Backing Filesystem: extfs
-              Supports d_type: true
-             Docker Root Dir: \(root.path)
-
-            """)
+        let engine = try DockerEngine(storageDriver: "vfs")
+        defer { engine.stop() }
+        for run in [{ try root.succeed($0) }, { try engine.docker($0) }] {
+            _ = try run(["load", "-i", Fixtures.path("links.tar")])
+            _ = try run(["create", "--name", "c1", "fixture/links"])
+        }
+        // The lines both engines can state alike (a daemon's plugins, runtimes and version differ).
+        let facts = ["Containers:", "Running:", "Paused:", "Stopped:", "Images:", "Storage Driver:", "Logging Driver:", "Cgroup Driver:",
+                     "Cgroup Version:", "Kernel Version:", "Operating System:", "OSType:", "Architecture:", "CPUs:", "Total Memory:",
+                     "Name:", "Debug Mode:", "Experimental:", "Live Restore Enabled:"]
+        let lines = { (text: String) in
+            text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { line in facts.contains { line.hasPrefix($0) } }
+        }
+        let serverPart = { (text: String) in String(text[(text.range(of: "Server:")?.lowerBound ?? text.startIndex)...]) }
+        let mine = try root.succeed(["info"])
+        let theirs = serverPart(try engine.docker(["info"]))
+        #expect(lines(mine) == lines(theirs), "\(mine)-- docker:\n\(theirs)")
+        #expect(mine.contains(" Docker Root Dir: \(root.path)\n"))
+        let format = "{{.Containers}} {{.ContainersStopped}} {{.Images}} {{.Driver}} {{.DriverStatus}} {{.NCPU}} {{.MemTotal}} {{.OSType}} {{.KernelVersion}}"
+        #expect(try root.succeed(["info", "--format", format]) == engine.docker(["info", "--format", format]))
         let other = try runProcess([try stowageBinary(), "--data-root", root.path, "--storage-driver", "zfs", "images"])
         #expect(other.status == 1 && other.standardError.contains("zfs was not found in /proc/filesystems"), "\(other.standardError)")
+        let missing = try runProcess([try stowageBinary(), "--data-root", root.path + "-missing", "images"])
+        #expect(missing.status == 1 && missing.standardError == "stowage: data root \(root.path)-missing does not exist: nothing was stored there yet\n")
+        #expect(!FileManager.default.fileExists(atPath: root.path + "-missing"))
     }
 
     /// One engine's side of a comparison: the IDs it made (commits, containers) shown as
