@@ -15,7 +15,7 @@ root=$scratch/root
 trap 'grep -o " $root[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null; rm -rf "$scratch"' EXIT
 s() { "$stowage" --data-root "$root" --storage-driver "$driver" "$@"; }
 # Failures a concurrent mix makes legitimate: what another worker removed or holds.
-allowed='No such image|No such container|is using its referenced image|being used by|in use by a change|must be forced|already in use|is referenced in multiple|has no read-write layer|its root filesystem is mounted'
+allowed='No such image|No such container|is using its referenced image|being used by|in use by a change|must be forced|already in use|is referenced in multiple|has dependent child images|has no read-write layer|its root filesystem is mounted'
 end=$((SECONDS + duration))
 # create, mount, write, diff, unmount, commit, rm, rmi; errors on standard error.
 container_round() {
@@ -42,6 +42,7 @@ worker() {
     done
     echo "$id $count $bad"
 }
+mkdir -p "$root"  # readers refuse a data root that does not exist yet
 for id in 0 1 2 3; do worker $id > "$scratch/result-$id" & done
 wait
 rounds=0 failed=0

@@ -80,9 +80,10 @@ extension ContainerService {
                                                        anonymousVolumes: mounts.filter { $0.anonymous }.map(\.destination),
                                                        imageName: request.image, hostname: String(id.prefix(12)),
                                                        image: imageConfig.config)
+            let allMounts = mounts + imageVolumes(imageConfig.config?.Volumes.map { Array($0.keys) } ?? [], besides: mounts)
             try lease.add(.container(id))
             let mounted = try storage.mountedLayers.create(id, parent: top, lease: lease, setUpInit: InitLayer.setUp)
-            let finalMounts = try prepareVolumes(mounts, for: mounted, lease: lease)
+            let finalMounts = try prepareVolumes(allMounts, for: mounted, lease: lease)
             CrashPoint.containerLayersRecorded.reached()
             try storage.graph.withExclusive {
                 try storage.containerIndex.change(affecting: [id]) { names in
@@ -111,12 +112,8 @@ extension ContainerService {
         guard parts.count <= 2, let destination = parts.last, destination.hasPrefix("/") else {
             throw StowageError(.invalidArgument, "invalid volume specification: '\(text)'")
         }
-        let cleaned = "/" + destination.split(separator: "/").joined(separator: "/")
-        if parts.count == 1 {
-            let name = LayerCacheID.random().rawValue
-            return .init(kind: .volume, name: name, source: storage.volumes.root + "/" + name + "/_data", destination: cleaned,
-                         readOnly: readOnly, anonymous: true, bind: nil)
-        }
+        let cleaned = Self.cleanedPath(destination)
+        if parts.count == 1 { return anonymousVolume(at: cleaned, readOnly: readOnly) }
         let source = parts[0]
         if source.hasPrefix("/") {
             return .init(kind: .bind, name: "", source: source, destination: cleaned, readOnly: readOnly, anonymous: false, bind: text)
@@ -126,6 +123,25 @@ extension ContainerService {
         }
         return .init(kind: .volume, name: source, source: storage.volumes.root + "/" + source + "/_data", destination: cleaned,
                      readOnly: readOnly, anonymous: false, bind: text)
+    }
+
+    /// An anonymous volume (a random name, made for this container) mounted at `destination`.
+    private func anonymousVolume(at destination: String, readOnly: Bool = false) -> ContainerDocument.Mount {
+        let name = LayerCacheID.random().rawValue
+        return .init(kind: .volume, name: name, source: storage.volumes.root + "/" + name + "/_data", destination: destination,
+                     readOnly: readOnly, anonymous: true, bind: nil)
+    }
+
+    /// Anonymous volumes for the image's `VOLUME`s that no `-v` already mounts, as Docker
+    /// makes them at create (each filled from the image's files at its path).
+    private func imageVolumes(_ declared: [String], besides mounts: [ContainerDocument.Mount]) -> [ContainerDocument.Mount] {
+        let mounted = Set(mounts.map(\.destination))
+        return Set(declared.map(Self.cleanedPath)).subtracting(mounted).sorted().map { anonymousVolume(at: $0) }
+    }
+
+    /// `/a//b/` as `/a/b`.
+    private static func cleanedPath(_ path: String) -> String {
+        "/" + path.split(separator: "/").joined(separator: "/")
     }
 
     /// Creates the volumes and fills each new, empty one from the container's files at its

@@ -5,8 +5,10 @@ import Testing
 
 @Suite("Choosing the storage driver as Docker does")
 struct DriverSelectionTests {
+    /// `info` on `root`, an empty directory made first (a read verb refuses a root that does not exist).
     private func info(_ root: String, _ extra: [String] = []) throws -> ProcessResult {
-        try runProcess([try stowageBinary(), "--data-root", root] + extra + ["info"])
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        return try runProcess([try stowageBinary(), "--data-root", root] + extra + ["info"])
     }
 
     private func field(_ name: String, in output: String) -> String? {
@@ -33,8 +35,10 @@ struct DriverSelectionTests {
         let result = try info(root)
         #expect(result.status == 0, "\(result.standardError)")
         #expect(field("Storage Driver", in: result.output) == expected, "\(type): \(result.output)")
-        #expect(field("Backing Filesystem", in: result.output) == backing)
-        #expect(field("Supports d_type", in: result.output) == "true")
+        if expected == "overlay2" {  // docker info shows no such lines for btrfs
+            #expect(field("Backing Filesystem", in: result.output) == backing)
+            #expect(field("Supports d_type", in: result.output) == "true")
+        }
         // The root works: an image loads and lists.
         let load = try runProcess([try stowageBinary(), "--data-root", root, "load", "-i", Fixtures.path("links.tar")])
         #expect(load.output == "Loaded image: fixture/links:latest\n", "\(load.standardError)")

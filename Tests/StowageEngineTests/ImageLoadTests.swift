@@ -22,6 +22,12 @@ final class DataRoot {
                        input: input, environment: environment)
     }
 
+    /// Makes the data root's layout (an empty store), as the first command on it would.
+    func makeEmpty() throws {
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        try succeed(["images"])
+    }
+
     /// Runs and requires success; returns standard output.
     @discardableResult
     func succeed(_ arguments: [String]) throws -> String {

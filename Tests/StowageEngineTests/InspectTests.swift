@@ -102,4 +102,54 @@ struct InspectTests {
                     "\(arguments.joined(separator: " ")):\n\(mine.error)-- docker:\n\(theirs.error)")
         }
     }
+
+    @Test("an image's VOLUMEs get anonymous volumes at create, filled from the image, unless a -v mounts there, as docker's")
+    func imageVolumes() throws {
+        let root = try DataRoot()
+        let engine = try DockerEngine(storageDriver: "vfs")
+        defer { engine.stop() }
+        let stowage = ImageVerbTests.SideOfComparison(dataRoot: root.path) { try root.run($0) }
+        let docker = ImageVerbTests.SideOfComparison(dataRoot: engine.dataRoot) { try runProcess(["docker", "--host", "unix://\(engine.socket)"] + $0) }
+        // Mount by mount (docker lists them in Go's random map order).
+        let mount = { (path: String) in
+            "{{range .Mounts}}{{if eq .Destination \"\(path)\"}}\(path): {{.Type}} {{.Driver}} {{.Mode}} {{.RW}} {{.Propagation}} {{len .Name}}{{end}}{{end}}"
+        }
+        let mounts = "{{len .Mounts}} " + mount("/etc") + " " + mount("/srv/data") + " {{json .Config.Volumes}}"
+        let script: [[String]] = [
+            ["load", "-i", Fixtures.path("base.tar")],
+            ["create", "--name", "c0", "fixture/base"],
+            ["commit", "-c", "VOLUME /etc /srv/data/", "c0", "vol:1"],
+            ["create", "--name", "v1", "vol:1"],
+            ["inspect", "-f", mounts, "v1"],
+            ["create", "--name", "v2", "-v", "named:/etc", "vol:1"],
+            ["inspect", "-f", mounts, "v2"],
+            ["volume", "ls", "-q", "-f", "name=named"],
+            ["rm", "-v", "v1"],
+            ["rm", "v2"],
+        ]
+        var volumeCounts: [Int] = []
+        for arguments in script {
+            let (mine, theirs) = (try stowage.run(arguments), try docker.run(arguments))
+            #expect(mine.status == theirs.status, "\(arguments): \(mine.error) -- docker: \(theirs.error)")
+            #expect(mine.output == theirs.output, "\(arguments.joined(separator: " ")):\n\(mine.output)-- docker:\n\(theirs.output)")
+            if arguments == ["create", "--name", "v1", "vol:1"] {
+                // The volume at /etc holds the image's /etc, as docker fills it.
+                let source = "{{range .Mounts}}{{if eq .Destination \"/etc\"}}{{.Source}}{{end}}{{end}}"
+                let files = { (run: ([String]) throws -> ProcessResult) in
+                    try FileManager.default.contentsOfDirectory(atPath: try run(["inspect", "-f", source, "v1"]).output
+                        .trimmingCharacters(in: .whitespacesAndNewlines)).sorted()
+                }
+                let ours = try files { try root.run($0) }
+                let theirs = try files { try runProcess(["docker", "--host", "unix://\(engine.socket)"] + $0) }
+                #expect(!ours.isEmpty && ours == theirs, "\(ours) -- docker: \(theirs)")
+            }
+            if arguments.first == "create" || arguments.first == "rm" {
+                let count = { (run: ([String]) throws -> ProcessResult) in try run(["volume", "ls", "-q"]).output.split(separator: "\n").count }
+                let (ours, theirs) = (try count { try root.run($0) }, try count { try runProcess(["docker", "--host", "unix://\(engine.socket)"] + $0) })
+                #expect(ours == theirs, "volumes after \(arguments): \(ours) -- docker: \(theirs)")
+                volumeCounts.append(ours)
+            }
+        }
+        #expect(volumeCounts == [0, 2, 4, 2, 2], "\(volumeCounts)")
+    }
 }

@@ -88,7 +88,7 @@ struct OCILayoutTests {
         var replacement = Array(try runProcess(["gzip", "-c"], input: Data("tampered".utf8)).standardOutput)
         replacement += [UInt8](repeating: 0, count: max(0, size - replacement.count))  // same size, trailing garbage
         try Data(replacement.prefix(size)).write(to: URL(fileURLWithPath: blobs + "/" + layerBlob))
-        try root.succeed(["images"])
+        try root.makeEmpty()
         let before = try root.listing()
         let result = try root.run(["load", "-i", layout])
         #expect(result.status == 1)
