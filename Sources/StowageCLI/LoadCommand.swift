@@ -40,38 +40,25 @@ struct LoadCommand: ParsableCommand {
                     fflush(nil)
                 }
             }
-            if let input {
+            if let input, Self.isFileOrDirectory(input) {
                 try engine.images.load(path: input, with: loader)
+            } else if let input {
+                try engine.images.load(from: try openInput(input), named: input, with: loader)  // a pipe, as `-i <(…)`
             } else {
-                try loadFromStandardInput(engine, loader)
+                guard isatty(0) == 0 else {
+                    throw StowageError(.invalidArgument, "requested load from stdin, but stdin is empty (use -i FILE or redirect)")
+                }
+                try engine.images.load(from: try openInput("-"), named: "standard input", with: loader)
             }
         }
     }
 
-    /// A stream cannot be indexed: it is spooled to the data root's tmp directory first.
-    private func loadFromStandardInput(_ engine: Engine, _ loader: ImageLoader) throws {
-        let spoolDirectory = engine.configuration.dataRoot + "/tmp"
-        guard isatty(0) == 0 else {
-            throw StowageError(.invalidArgument, "requested load from stdin, but stdin is empty (use -i FILE or redirect)")
-        }
-        let spool = spoolDirectory + "/load-" + LayerCacheID.random().rawValue.prefix(16) + ".tar"
-        let file = try StagedFile(finalPath: spool, mode: 0o600)
-        defer {
-            file.discard()
-            unlink(spool)
-        }
-        let input = FileSource(FileDescriptor(adopting: dup(0), path: "standard input"))
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-        defer { buffer.deallocate() }
-        var total = 0
-        while true {
-            let got = try input.read(into: buffer)
-            if got == 0 { break }
-            try file.descriptor.writeAll(UnsafeRawBufferPointer(rebasing: buffer[0..<got]))
-            total += got
-        }
-        guard total > 0 else { throw StowageError(.invalidArchive, "unexpected EOF: standard input is empty") }
-        try engine.images.load(path: file.stagingPath, with: loader)
+    /// A regular file or a directory (an OCI layout), which can be read where it is; a
+    /// missing path too, so that the load names it in its error.
+    private static func isFileOrDirectory(_ path: String) -> Bool {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return true }
+        return (st.st_mode & S_IFMT) == S_IFREG || (st.st_mode & S_IFMT) == S_IFDIR
     }
 }
 

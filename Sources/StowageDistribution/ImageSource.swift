@@ -65,8 +65,17 @@ final class TarFileImageSource: ImageSource {
                     continue
                 }
             }
+        } catch let error as TarError where error.kind == .truncated {
+            throw StowageError(.invalidArchive, "\(path) is truncated (unexpected EOF)", underlying: error)
         } catch let error as TarError {
             throw StowageError(.invalidArchive, "\(path) is not a valid image archive", underlying: error)
+        }
+        // Entries are skipped by seeking: one whose data runs past the end of the file is
+        // what is left of a truncated archive.
+        let length = try file.status().size
+        if let (name, member) = members.filter({ $0.value.linkTarget == nil && $0.value.offset + $0.value.size > length })
+            .min(by: { $0.value.offset < $1.value.offset }) {
+            throw StowageError(.invalidArchive, "\(path) is truncated (unexpected EOF): it ends at byte \(length), inside \(name), which needs \(member.offset + member.size)")
         }
     }
 

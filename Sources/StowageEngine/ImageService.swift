@@ -187,6 +187,31 @@ extension ImageService {
         return try storage.mutation { lease in try loader.load(path: path, lease: lease) }
     }
 
+    /// Loads an archive read from a stream (standard input, a pipe, a socket): it cannot be
+    /// indexed as it comes, so it is spooled to the data root's `tmp` first, and removed after.
+    @discardableResult
+    public func load(from stream: ByteSource, named name: String, with loader: ImageLoader) throws -> [ImageID] {
+        let spool = storage.configuration.dataRoot + "/tmp/load-" + LayerCacheID.random().rawValue.prefix(16) + ".tar"
+        let file = try StagedFile(finalPath: spool, mode: 0o600)
+        defer { file.discard() }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        var total = 0
+        while true {
+            let got = try stream.read(into: buffer)
+            if got == 0 { break }
+            try file.descriptor.writeAll(UnsafeRawBufferPointer(rebasing: buffer[0..<got]))
+            total += got
+        }
+        guard total > 0 else { throw StowageError(.invalidArchive, "unexpected EOF: \(name) is empty") }
+        do {
+            return try load(path: file.stagingPath, with: loader)
+        } catch let error as StowageError {
+            // Name the stream, not the spool file.
+            throw StowageError(error.code, error.message.replacing(file.stagingPath, with: name), underlying: error.underlying)
+        }
+    }
+
     /// Writes the named images (IDs or references) as one archive.
     public func save(_ names: [String], format: ArchiveFormat, to sink: ByteSink) throws {
         var requested: [ImageToSave] = []

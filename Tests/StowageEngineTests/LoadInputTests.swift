@@ -70,6 +70,28 @@ private func populatedRoot(driver: String = "vfs") throws -> (DataRoot, [String]
 struct LoadInputTests {
     // MARK: 1. Names that carry a digest
 
+    @Test("a pipe given as a path (load -i <(…)) loads as standard input does; a truncated archive says it is truncated, leaving nothing",
+          arguments: [50_000, 1_000_000, 2_011_000])
+    func pipesAndTruncation(_ length: Int) throws {
+        let (root, before) = try populatedRoot()
+        let piped = try runProcess(["bash", "-c", "\"$0\" --data-root \"$1\" -s vfs load -i <(cat \"$2\")",
+                                    try stowageBinary(), root.path, Fixtures.path("links.tar")])
+        #expect(piped.status == 0 && piped.output == "Loaded image: fixture/links:latest\n", "\(piped.standardError)")
+        try root.succeed(["rmi", "fixture/links"])
+        let truncated = root.scratch.join("truncated.tar")
+        let whole = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("links.tar")))
+        try whole.prefix(length).write(to: URL(fileURLWithPath: truncated))
+        try expectRefused(try root.run(["load", "-i", truncated]), "\(truncated) is truncated (unexpected EOF)",
+                          root: root, before: try root.listing())
+        try expectRefused(try root.run(["load"], input: whole.prefix(length)), "standard input is truncated (unexpected EOF)",
+                          root: root, before: try root.listing())
+        let fromPipe = try runProcess(["bash", "-c", "\"$0\" --data-root \"$1\" -s vfs load -i <(head -c \(length) \"$2\")",
+                                       try stowageBinary(), root.path, Fixtures.path("links.tar")])
+        #expect(fromPipe.status == 1 && fromPipe.standardError.hasPrefix("stowage: /dev/fd/") && fromPipe.standardError.contains("is truncated"),
+                "\(fromPipe.standardError)")
+        #expect(try root.listing() == before)
+    }
+
     @Test("an OCI ref.name annotation with a digest is refused before anything is stored", arguments: [
         "fixture/links@sha256:0123456789012345678901234567890123456789012345678901234567890123",
         "fixture/links:v1@sha256:0123456789012345678901234567890123456789012345678901234567890123",
