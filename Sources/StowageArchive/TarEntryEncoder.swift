@@ -153,11 +153,13 @@ struct FileIdentity: Hashable {
 }
 
 /// User and group names of the host's account database, looked up once per ID.
-final class AccountNames {
+public final class AccountNames {
     private var users: [UInt32: String] = [:]
     private var groups: [UInt32: String] = [:]
 
-    func userName(_ uid: UInt32) -> String {
+    public init() {}
+
+    public func userName(_ uid: UInt32) -> String {
         if let known = users[uid] { return known }
         var entry = passwd()
         var result: UnsafeMutablePointer<passwd>?
@@ -168,7 +170,7 @@ final class AccountNames {
         return name
     }
 
-    func groupName(_ gid: UInt32) -> String {
+    public func groupName(_ gid: UInt32) -> String {
         if let known = groups[gid] { return known }
         var entry = group()
         var result: UnsafeMutablePointer<group>?

@@ -21,6 +21,8 @@ struct ArchivedImage {
     /// Layer blobs, bottom first, with the digest the archive promises for each, if any.
     let layers: [(path: String, blobDigest: BlobDigest?)]
     let references: [Reference]
+    /// The image `manifest.json` names as its parent (`Parent`), if any.
+    var parent: ImageID? = nil
 }
 
 /// An image a load stored: its creation time and its layers, bottom first, with their sizes.
@@ -97,8 +99,25 @@ public final class ImageLoader {
             try layers.graph.withExclusive { try storeReferences(of: loaded) }
             throw error
         }
-        try layers.graph.withExclusive { try storeReferences(of: loaded) }
+        try layers.graph.withExclusive {
+            try storeReferences(of: loaded)
+            try linkParents(zip(archived, loaded).map { ($0.1.id, $0.0.parent) })
+        }
         return loaded.map(\.id)
+    }
+
+    /// Records each image's `Parent` from the manifest, as Docker's load does, when the parent
+    /// was loaded with it and its history is the child's but for the child's last step.
+    private func linkParents(_ pairs: [(id: ImageID, parent: ImageID?)]) throws {
+        let loadedIDs = Set(pairs.map(\.id))
+        for (id, parent) in pairs {
+            guard let parent, parent != id, loadedIDs.contains(parent) else { continue }
+            let history = { (image: ImageID) in try ImageConfig(bytes: self.images.configBytes(image)).history ?? [] }
+            let (child, ancestor) = (try history(id), try history(parent))
+            let valid = (child.isEmpty && ancestor.isEmpty)
+                || (child.count == ancestor.count + 1 && zip(ancestor, child).allSatisfy { $0.0.isSameStep(as: $0.1) })
+            if valid { try images.setParent(parent, of: id) }
+        }
     }
 
     private func store(_ image: ArchivedImage, from source: ImageSource, lease: Lease) throws -> ImageID {
@@ -167,12 +186,13 @@ enum DockerArchiveFormat {
         let Config: String
         let RepoTags: [String]?
         private let layers: [String]?
+        let Parent: String?
 
         /// Go's nil slice when the manifest has none.
         var Layers: [String] { layers ?? [] }
 
         enum CodingKeys: String, CodingKey {
-            case Config, RepoTags
+            case Config, RepoTags, Parent
             case layers = "Layers"
         }
     }
@@ -202,7 +222,8 @@ enum DockerArchiveFormat {
         return try entries.map { entry in
             ArchivedImage(configPath: entry.Config, namedDigest: digestInName(entry.Config),
                           layers: entry.Layers.map { ($0, nil) },
-                          references: try (entry.RepoTags ?? []).map(archiveTag))
+                          references: try (entry.RepoTags ?? []).map(archiveTag),
+                          parent: entry.Parent.flatMap { try? ImageID(parsing: $0) })
         }
     }
 

@@ -37,86 +37,163 @@ public final class ImageSaver {
 
     public func save(_ requested: [ImageToSave], format: ArchiveFormat, to sink: ByteSink) throws {
         let writer = TarWriter(sink: sink)
-        var written: Set<String> = []
+        switch format {
+        case .dockerArchive: try saveDockerArchive(requested, to: writer)
+        case .ociLayout: try saveOCILayout(requested, to: writer)
+        }
+        try writer.finish()
+    }
+
+    /// The image's config bytes, parsed config and layers, bottom first.
+    private func parts(of id: ImageID) throws -> (bytes: [UInt8], config: ImageConfig, stack: [LayerRecord]) {
+        let bytes = try images.configBytes(id)
+        let config = try ImageConfig(bytes: bytes)
+        let diffIDs = config.rootFS.diffIDs
+        return (bytes, config, diffIDs.isEmpty ? [] : try layers.stack(ChainID.chain(of: diffIDs).last!))
+    }
+
+    // MARK: - docker-archive
+
+    /// One top-level entry of a docker-archive and what goes under it.
+    private enum ArchiveEntry {
+        /// A layer's directory; `sameLayerIn` names the directory that already holds the
+        /// same layer tar, which this one then links to.
+        case layerDirectory(LegacyLayerJSON, LayerRecord, modified: Int64, sameLayerIn: String?)
+        case file([UInt8], modified: Int64)
+    }
+
+    /// Writes what `docker save` writes, byte for byte: a directory per layer named by its v1
+    /// ID (`VERSION`, `json`, `layer.tar`), each image's config, `manifest.json` and
+    /// `repositories` (with Encode's newline), as Docker's archive package walks its
+    /// temporary directory: names in order, modes with their type bits, the host's names for
+    /// root, each image's creation time (epoch for the two lists).
+    private func saveDockerArchive(_ requested: [ImageToSave], to writer: TarWriter) throws {
+        var entries: [String: ArchiveEntry] = [:]
+        var directoryOfDiffID: [DiffID: String] = [:]
+        let now = Timestamp.now().seconds
         var manifest: [JSONValue] = []
         var repositories: [String: [String: JSONValue]] = [:]
-        var indexEntries: [JSONValue] = []
-
+        let saved = Set(requested.map(\.id))
         for image in requested {
-            let config = try images.configBytes(image.id)
-            let diffIDs = try ImageConfig(bytes: config).rootFS.diffIDs
-            let stack = diffIDs.isEmpty ? [] : try layers.stack(ChainID.chain(of: diffIDs).last!)
-            var layerPaths: [String] = []
+            let (bytes, config, stack) = try parts(of: image.id)
+            let created = config.createdSeconds ?? Timestamp.parse("0001-01-01T00:00:00Z") ?? 0
+            let legacy = LegacyLayerJSON.layers(of: config, chainIDs: stack.map(\.chainID))
+            for (layer, json) in zip(stack, legacy) where entries[json.id] == nil {
+                // As Docker's: a layer tar already written is a symbolic link to it, and that
+                // directory keeps the time it was made (Docker sets times only on the first).
+                let first = directoryOfDiffID[layer.diffID]
+                entries[json.id] = .layerDirectory(json, layer, modified: first == nil ? created : now, sameLayerIn: first)
+                if first == nil { directoryOfDiffID[layer.diffID] = json.id }
+            }
+            entries[image.id.digest.hex + ".json"] = entries[image.id.digest.hex + ".json"] ?? .file(bytes, modified: created)
+            let tags = image.references.filter { $0.tag != nil }
+            var item: [(String, JSONValue)] = [("Config", .string(image.id.digest.hex + ".json")),
+                                              ("RepoTags", tags.isEmpty ? .null : .array(tags.map { .string($0.familiarString) })),
+                                              ("Layers", .array(legacy.map { .string($0.id + "/layer.tar") }))]
+            // As Docker: the parent only when it is saved too.
+            if let parent = try images.parent(of: image.id), saved.contains(parent) { item.append(("Parent", .string(parent.description))) }
+            manifest.append(.object(item))
+            for tag in tags { repositories[tag.familiarName, default: [:]][tag.tag!] = .string(legacy.last?.id ?? "") }
+        }
+        entries["manifest.json"] = .file(Array((JSONValue.array(manifest).serialized() + "\n").utf8), modified: 0)
+        if !repositories.isEmpty {
+            let text = JSONValue.sortedObject(repositories.mapValues { .sortedObject($0) }).serialized() + "\n"
+            entries["repositories"] = .file(Array(text.utf8), modified: 0)
+        }
+        let accounts = AccountNames()
+        let owner = (accounts.userName(0), accounts.groupName(0))
+        for name in entries.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
+            switch entries[name]! {
+            case .file(let bytes, let modified):
+                try writeFile(name, bytes, modified: modified, owner: owner, writer)
+            case .layerDirectory(let json, let layer, let modified, let sameLayerIn):
+                try writer.writeHeader(Self.header(name + "/", typeflag: TarHeader.directoryFlag, mode: 0o40755, modified: modified, owner: owner))
+                try writeFile(name + "/VERSION", Array("1.0".utf8), modified: modified, owner: owner, writer)
+                try writeFile(name + "/json", json.bytes, modified: modified, owner: owner, writer)
+                if let sameLayerIn {
+                    var link = Self.header(name + "/layer.tar", typeflag: TarHeader.symbolicLinkFlag, mode: 0o120777, modified: modified, owner: owner)
+                    link.linkNameBytes = Array("../\(sameLayerIn)/layer.tar".utf8)
+                    try writer.writeHeader(link)
+                    continue
+                }
+                var header = Self.header(name + "/layer.tar", typeflag: TarHeader.regularFlag, mode: 0o100644, modified: modified, owner: owner)
+                header.size = try layers.streamLength(layer)
+                try writer.writeHeader(header)
+                try writeLayer(layer, writer)
+            }
+        }
+    }
+
+    /// The layer's original tar stream, checked against its diff_id as it goes.
+    private func writeLayer(_ layer: LayerRecord, _ writer: TarWriter) throws {
+        let check = HashingSink(TarWriterSink(writer))
+        try layers.assemble(layer, to: check)
+        guard check.digest == layer.diffID.digest else {
+            throw StowageError(.digestMismatch, "layer \(layer.chainID) no longer matches its diff_id \(layer.diffID): its files changed")
+        }
+    }
+
+    private static func header(_ name: String, typeflag: UInt8, mode: Int64, modified: Int64, owner: (String, String)) -> TarHeader {
+        var header = TarHeader(name: name, typeflag: typeflag)
+        header.mode = mode
+        header.modificationTime = TarTime(seconds: modified)
+        (header.userName, header.groupName) = owner
+        header.format = .pax
+        return header
+    }
+
+    private func writeFile(_ name: String, _ bytes: [UInt8], modified: Int64, owner: (String, String), _ writer: TarWriter) throws {
+        var header = Self.header(name, typeflag: TarHeader.regularFlag, mode: 0o100644, modified: modified, owner: owner)
+        header.size = Int64(bytes.count)
+        try writer.writeHeader(header)
+        try writer.write(bytes)
+    }
+
+    // MARK: - OCI layout
+
+    private func saveOCILayout(_ requested: [ImageToSave], to writer: TarWriter) throws {
+        var written: Set<String> = []
+        var indexEntries: [JSONValue] = []
+        for image in requested {
+            let (config, _, stack) = try parts(of: image.id)
             var layerDescriptors: [JSONValue] = []
             for layer in stack {
-                let path = format == .dockerArchive ? layer.diffID.digest.hex + "/layer.tar" : "blobs/sha256/" + layer.diffID.digest.hex
+                let path = "blobs/sha256/" + layer.diffID.digest.hex
                 let length = try layers.streamLength(layer)
                 if written.insert(path).inserted {
-                    if format == .dockerArchive {
-                        try writeDirectory(layer.diffID.digest.hex + "/", writer)
-                        try writeFile(layer.diffID.digest.hex + "/VERSION", Array("1.0".utf8), writer)
-                    }
                     try writer.writeHeader(Self.fileHeader(path, size: length))
-                    let check = HashingSink(TarWriterSink(writer))
-                    try layers.assemble(layer, to: check)
-                    guard check.digest == layer.diffID.digest else {
-                        throw StowageError(.digestMismatch, "layer \(layer.chainID) no longer matches its diff_id \(layer.diffID): its files changed")
-                    }
+                    try writeLayer(layer, writer)
                 }
-                layerPaths.append(path)
                 layerDescriptors.append(Self.descriptor(MediaType.ociLayer, layer.diffID.digest, length))
             }
             let configDigest = Digest.of(config)
-            switch format {
-            case .dockerArchive:
-                let configPath = configDigest.hex + ".json"
-                if written.insert(configPath).inserted { try writeFile(configPath, config, writer) }
-                let tags = image.references.filter { $0.tag != nil }
-                manifest.append(.object([("Config", .string(configPath)),
-                                         ("RepoTags", tags.isEmpty ? .null : .array(tags.map { .string($0.familiarString) })),
-                                         ("Layers", .array(layerPaths.map(JSONValue.string)))]))
-                for tag in tags {
-                    repositories[tag.familiarName, default: [:]][tag.tag!] = .string(stack.last?.diffID.digest.hex ?? "")
+            let configPath = "blobs/sha256/" + configDigest.hex
+            if written.insert(configPath).inserted { try writeFile(configPath, config, writer) }
+            let manifestBytes = Array(JSONValue.object([
+                ("schemaVersion", .integer(2)), ("mediaType", .string(MediaType.ociManifest)),
+                ("config", Self.descriptor(MediaType.ociConfig, configDigest, Int64(config.count))),
+                ("layers", .array(layerDescriptors)),
+            ]).serialized().utf8)
+            let manifestDigest = Digest.of(manifestBytes)
+            if written.insert("blobs/sha256/" + manifestDigest.hex).inserted {
+                try writeFile("blobs/sha256/" + manifestDigest.hex, manifestBytes, writer)
+            }
+            let names = image.references.isEmpty ? [nil] : image.references.map(Optional.some)
+            for name in names {
+                var entry = Self.descriptorMembers(MediaType.ociManifest, manifestDigest, Int64(manifestBytes.count))
+                if let name {
+                    entry.append(("annotations", .sortedObject([
+                        "io.containerd.image.name": .string(name.description),
+                        OCILayoutFormat.refNameAnnotation: .string(name.tag ?? name.digest?.description ?? Reference.defaultTag),
+                    ])))
                 }
-            case .ociLayout:
-                let configPath = "blobs/sha256/" + configDigest.hex
-                if written.insert(configPath).inserted { try writeFile(configPath, config, writer) }
-                let manifestBytes = Array(JSONValue.object([
-                    ("schemaVersion", .integer(2)), ("mediaType", .string(MediaType.ociManifest)),
-                    ("config", Self.descriptor(MediaType.ociConfig, configDigest, Int64(config.count))),
-                    ("layers", .array(layerDescriptors)),
-                ]).serialized().utf8)
-                let manifestDigest = Digest.of(manifestBytes)
-                if written.insert("blobs/sha256/" + manifestDigest.hex).inserted {
-                    try writeFile("blobs/sha256/" + manifestDigest.hex, manifestBytes, writer)
-                }
-                let names = image.references.isEmpty ? [nil] : image.references.map(Optional.some)
-                for name in names {
-                    var entry = Self.descriptorMembers(MediaType.ociManifest, manifestDigest, Int64(manifestBytes.count))
-                    if let name {
-                        entry.append(("annotations", .sortedObject([
-                            "io.containerd.image.name": .string(name.description),
-                            OCILayoutFormat.refNameAnnotation: .string(name.tag ?? name.digest?.description ?? Reference.defaultTag),
-                        ])))
-                    }
-                    indexEntries.append(.object(entry))
-                }
+                indexEntries.append(.object(entry))
             }
         }
-
-        switch format {
-        case .dockerArchive:
-            try writeFile("manifest.json", Array(JSONValue.array(manifest).serialized().utf8), writer)
-            if !repositories.isEmpty {
-                try writeFile("repositories", Array(JSONValue.sortedObject(repositories.mapValues { .sortedObject($0) }).serialized().utf8), writer)
-            }
-        case .ociLayout:
-            try writeFile("oci-layout", Array(#"{"imageLayoutVersion":"1.0.0"}"#.utf8), writer)
-            try writeFile("index.json", Array(JSONValue.object([
-                ("schemaVersion", .integer(2)), ("mediaType", .string(MediaType.ociIndex)), ("manifests", .array(indexEntries)),
-            ]).serialized().utf8), writer)
-        }
-        try writer.finish()
+        try writeFile("oci-layout", Array(#"{"imageLayoutVersion":"1.0.0"}"#.utf8), writer)
+        try writeFile("index.json", Array(JSONValue.object([
+            ("schemaVersion", .integer(2)), ("mediaType", .string(MediaType.ociIndex)), ("manifests", .array(indexEntries)),
+        ]).serialized().utf8), writer)
     }
 
     private static func descriptorMembers(_ mediaType: String, _ digest: Digest, _ size: Int64) -> [(String, JSONValue)] {
@@ -139,11 +216,6 @@ public final class ImageSaver {
         try writer.write(bytes)
     }
 
-    private func writeDirectory(_ path: String, _ writer: TarWriter) throws {
-        var header = TarHeader(name: path, typeflag: TarHeader.directoryFlag)
-        header.mode = 0o755
-        try writer.writeHeader(header)
-    }
 }
 
 /// Entry data written into a tar writer as a byte sink.

@@ -212,18 +212,11 @@ extension ImageService {
         }
     }
 
-    /// Writes the named images (IDs or references) as one archive.
+    /// Writes the named images as one archive, with the names Docker's `save` records: a
+    /// tag, every tag of a repository named without one, none for an image named by ID.
     public func save(_ names: [String], format: ArchiveFormat, to sink: ByteSink) throws {
         var requested: [ImageToSave] = []
-        for name in names {
-            let id = try resolve(name)
-            var refs: [Reference] = []
-            if let reference = try? Reference(parsing: name), !name.hasPrefix("sha256:"),
-               try storage.references.image(for: reference.withDefaultTag()) == id {
-                refs = [reference.withDefaultTag()]
-            } else {
-                refs = try storage.references.references(to: id)
-            }
+        for (id, refs) in try names.flatMap(saveTargets) {
             if let index = requested.firstIndex(where: { $0.id == id }) {
                 let merged = requested[index].references + refs.filter { !requested[index].references.contains($0) }
                 requested[index] = ImageToSave(id: id, references: merged)
@@ -232,5 +225,22 @@ extension ImageService {
             }
         }
         try ImageSaver(layers: storage.layers, images: storage.images).save(requested, format: format, to: sink)
+    }
+
+    /// Docker's `parseNames` for one name: a tag saves its image with that tag; a repository
+    /// without a tag, every image it tags, with those tags; an ID (or an ID prefix), the image
+    /// with no name. Digests are never recorded.
+    private func saveTargets(_ name: String) throws -> [(ImageID, [Reference])] {
+        if !name.hasPrefix("sha256:"), let reference = try? Reference(parsing: name), reference.digest == nil, reference.tag == nil {
+            let tagged = try storage.references.table().filter { $0.key.tag != nil && $0.key.name == reference.name }
+            if !tagged.isEmpty {
+                return Dictionary(grouping: tagged, by: \.value).map { id, pairs in (id, ReferenceStore.sorted(pairs.map(\.key))) }
+                    .sorted { $0.0.digest.hex < $1.0.digest.hex }
+            }
+        }
+        let id = try resolve(name)
+        guard !name.hasPrefix("sha256:"), !Self.isIDPrefix(name, of: id), let reference = try? Reference(parsing: name),
+              reference.digest == nil else { return [(id, [])] }
+        return [(id, [reference.withDefaultTag()])]
     }
 }

@@ -26,6 +26,14 @@ public struct ImageConfig: Decodable, Sendable {
         public let comment: String?
         public let emptyLayer: Bool?
 
+        /// Docker's `History.Equal`: the same author, comment, command, emptiness and time.
+        public func isSameStep(as other: History) -> Bool {
+            author == other.author && comment == other.comment && createdBy == other.createdBy
+                && (emptyLayer ?? false) == (other.emptyLayer ?? false)
+                && created.flatMap(Timestamp.parseWithNanoseconds).map { [$0.seconds, $0.nanoseconds] }
+                    == other.created.flatMap(Timestamp.parseWithNanoseconds).map { [$0.seconds, $0.nanoseconds] }
+        }
+
         enum CodingKeys: String, CodingKey {
             case created, author, comment
             case createdBy = "created_by"

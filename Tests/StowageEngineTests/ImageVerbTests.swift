@@ -91,6 +91,54 @@ struct ImageVerbTests {
         #expect(try root.driverLayers().count == FileManager.default.contentsOfDirectory(atPath: engine.dataRoot + "/vfs/dir").count)
     }
 
+    @Test("save writes byte for byte what docker save writes, for names, repositories and IDs; several images hold the same members")
+    func saveSameAsDocker() throws {
+        let root = try DataRoot()
+        let engine = try DockerEngine(storageDriver: "vfs")
+        defer { engine.stop() }
+        let base = try Fixtures.expected("base").imageID
+        for run in [{ try root.succeed($0) }, { try engine.docker($0) }] {
+            for fixture in ["base", "whiteout+links", "many-layers"] { _ = try run(["load", "-i", Fixtures.path(fixture + ".tar")]) }
+            _ = try run(["tag", "fixture/base", "other:v2"])
+            _ = try run(["tag", "fixture/base", "fixture/base:v2"])
+        }
+        let save = { (arguments: [String], side: String) throws -> [UInt8] in
+            let path = root.scratch.join("\(side).tar")
+            if side == "docker" { _ = try engine.docker(["save", "-o", path] + arguments) } else { try root.succeed(["save", "-o", path] + arguments) }
+            return Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+        }
+        // Docker's own save of one image is the same bytes every time: so must Stowage's be.
+        for names in [["fixture/base"], ["fixture/base:latest"], ["fixture/links"], ["fixture/whiteout"], ["fixture/many-layers"],
+                      [String(base.dropFirst(7).prefix(12))], [base], ["other"], ["fixture/base:v2", "fixture/base"]] {
+            let (mine, theirs) = (try save(names, "stowage"), try save(names, "docker"))
+            #expect(mine == theirs, "save \(names): \(mine.count) bytes -- docker: \(theirs.count)")
+        }
+        // Several images: docker orders them at random (a Go map), so the members and the
+        // manifest's items are compared as sets.
+        let names = ["fixture/links", "other:v2", "fixture/whiteout"]
+        let (mine, theirs) = (try save(names, "stowage"), try save(names, "docker"))
+        let members = { (bytes: [UInt8], side: String) throws -> [String: [UInt8]] in
+            let path = root.scratch.join("\(side)-members.tar")
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            var files = try ArchiveMembers(path: path).files
+            let manifest = files.removeValue(forKey: "manifest.json") ?? []
+            let items = try JSONSerialization.jsonObject(with: Data(manifest)) as? [Any] ?? []
+            let sorted = try items.map { String(decoding: try JSONSerialization.data(withJSONObject: $0, options: .sortedKeys), as: UTF8.self) }.sorted()
+            files["manifest items"] = Array(sorted.joined(separator: "\n").utf8)
+            // Which directory holds a shared layer tar and which links to it follows the order.
+            let layerTars = files.filter { $0.key.hasSuffix("/layer.tar") }
+            for name in layerTars.keys { files.removeValue(forKey: name) }
+            files["layer tars"] = Array(Set(layerTars.values.map { sha256($0) }).sorted().joined(separator: "\n").utf8)
+            return files
+        }
+        #expect(try members(mine, "stowage") == members(theirs, "docker"))
+        // An image saved by ID keeps no name: RepoTags null and no repositories, as docker's.
+        let byID = root.scratch.join("by-id.tar")
+        try root.succeed(["save", "-o", byID, base])
+        let files = try ArchiveMembers(path: byID).files
+        #expect(files["repositories"] == nil && String(decoding: files["manifest.json"] ?? [], as: UTF8.self).contains(#""RepoTags":null"#))
+    }
+
     @Test("an image named in several repositories is removed by ID only with -f")
     func conflict() throws {
         let root = try DataRoot()
