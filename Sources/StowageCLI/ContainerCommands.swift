@@ -1,15 +1,50 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 import StowageCore
 import StowageEngine
+import StowageFileSystem
 
 /// `stowage create`: a container (init and writable layers) on an image.
 struct CreateCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a new container.")
+    // `-h` is the hostname, as docker's; help is `--help`.
+    static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a new container.", helpNames: [.long])
 
     @OptionGroup var global: GlobalOptions
 
     @Option(help: "Assign a name to the container.")
     var name: String?
+
+    @Option(name: [.customShort("e"), .customLong("env")], help: "Set an environment variable (KEY=value, or KEY to pass this one's).")
+    var environment: [String] = []
+
+    @Option(name: .customLong("env-file"), help: "Read environment variables from a file (KEY=value lines, # comments).")
+    var environmentFiles: [String] = []
+
+    @Option(name: [.customShort("w"), .customLong("workdir")], help: "Working directory inside the container (an absolute path).")
+    var workingDirectory: String?
+
+    @Option(help: "Overwrite the image's entrypoint (\"\" clears it).")
+    var entrypoint: String?
+
+    @Option(name: [.customShort("u"), .customLong("user")], help: "Username or UID (format: <name|uid>[:<group|gid>]).")
+    var user: String?
+
+    @Option(name: [.customShort("h"), .customLong("hostname")], help: "Container host name.")
+    var hostname: String?
+
+    @Flag(name: [.customShort("t"), .customLong("tty")], help: "Allocate a pseudo-TTY.")
+    var tty = false
+
+    @Flag(name: [.customShort("i"), .customLong("interactive")], help: "Keep STDIN open even if not attached.")
+    var interactive = false
+
+    @Option(name: [.customLong("network"), .customLong("net")], help: "Connect the container to a network: default, bridge, none, host.")
+    var network = "default"
+
+    @Option(name: .customLong("label-file"), help: "Read labels from a file (key=value lines, # comments).")
+    var labelFiles: [String] = []
 
     @Option(name: [.customShort("v"), .customLong("volume")], help: "Bind mount a volume: NAME:/path[:ro], /host:/path[:ro] or /path.")
     var volumes: [String] = []
@@ -20,6 +55,12 @@ struct CreateCommand: ParsableCommand {
     @Argument(help: "The image.")
     var image: String
 
+    func validate() throws {
+        for variable in environment where variable.isEmpty || variable.hasPrefix("=") {
+            throw ValidationError("invalid argument \"\(variable)\" for \"-e, --env\" flag: invalid environment variable: \(variable)")
+        }
+    }
+
     @Argument(parsing: .captureForPassthrough, help: "The command and its arguments (default: the image's).")
     var command: [String] = []
 
@@ -28,10 +69,19 @@ struct CreateCommand: ParsableCommand {
             var request = ContainerCreation(image: image, name: name)
             request.command = command.first == "--" ? Array(command.dropFirst()) : command
             request.volumes = volumes
-            for label in labels {
-                let pair = label.split(separator: "=", maxSplits: 1).map(String.init)
+            for label in try labelFiles.flatMap({ try KeyValueFile.lines(of: $0, kind: "label", passingThrough: false) }) + labels {
+                let pair = label.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
                 request.labels[pair[0]] = pair.count > 1 ? pair[1] : ""
             }
+            request.environment = try environmentFiles.flatMap { try KeyValueFile.lines(of: $0, kind: "env", passingThrough: true) }
+                + environment.map(KeyValueFile.passingThrough)
+            request.entrypoint = entrypoint.map { $0.isEmpty ? [] : [$0] }
+            request.workingDirectory = workingDirectory
+            request.user = user
+            request.hostname = hostname
+            request.tty = tty
+            request.interactive = interactive
+            request.networkMode = network
             print(try global.openEngine().containers.create(request))
         }
     }
@@ -216,4 +266,41 @@ func printPruned(_ heading: String, _ items: [String], reclaimed: Int64?) {
         print(items.map { $0 + "\n" }.joined())
     }
     if let reclaimed { print("Total reclaimed space: \(Units.humanSize(reclaimed, precision: 4))") }
+}
+
+/// The docker CLI's `--env-file` and `--label-file`: `KEY=value` lines, leading white space
+/// and `#` comments skipped; a bare `KEY` passes this process's variable through (env files;
+/// left out when unset), or is left out (label files).
+enum KeyValueFile {
+    static func lines(of path: String, kind: String, passingThrough: Bool) throws -> [String] {
+        guard let text = FileDescriptor.readText(path, limit: 16 << 20) else {
+            throw StowageError(.notFound, "open \(path): no such file or directory")
+        }
+        var lines: [String] = []
+        for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            var line = Substring(raw)
+            if number == 0, line.hasPrefix("\u{FEFF}") { line = line.dropFirst() }
+            line = line.drop { $0.isWhitespace }
+            if line.last == "\r" { line = line.dropLast() }
+            guard !line.isEmpty, !line.hasPrefix("#") else { continue }
+            let parts = line.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let key = parts[0].drop { $0 == " " || $0 == "\t" }
+            if key.contains(where: \.isWhitespace) {
+                throw StowageError(.invalidArgument, "\(kind) file \(path): variable '\(key)' contains whitespaces")
+            }
+            guard !key.isEmpty else { throw StowageError(.invalidArgument, "\(kind) file \(path): no variable name on line '\(line)'") }
+            if parts.count == 2 {
+                lines.append(key + "=" + parts[1])
+            } else if passingThrough, let value = getenv(String(key)) {
+                lines.append(key + "=" + String(cString: value))
+            }
+        }
+        return lines
+    }
+
+    /// `-e KEY` takes this process's `KEY`, as the docker CLI does; kept as it is when unset.
+    static func passingThrough(_ variable: String) -> String {
+        guard !variable.contains("="), !variable.isEmpty, let value = getenv(variable) else { return variable }
+        return variable + "=" + String(cString: value)
+    }
 }

@@ -23,6 +23,24 @@ public struct ContainerCreation: Sendable {
     /// `-v` specifications: `NAME:/path[:ro]`, `/host/path:/path[:ro]` or `/path` (anonymous).
     public var volumes: [String] = []
     public var labels: [String: String] = [:]
+    /// `KEY=value` (or `KEY` alone), before the image's, which fill in the keys not given.
+    public var environment: [String] = []
+    /// Replaces the image's `Entrypoint` (and then its `Cmd` is not used); an empty list
+    /// clears it (`--entrypoint ""`); nil keeps the image's.
+    public var entrypoint: [String]?
+    /// An absolute path; nil keeps the image's.
+    public var workingDirectory: String?
+    /// `user`, `uid`, `user:group` or `uid:gid`; nil keeps the image's.
+    public var user: String?
+    /// nil: the ID's first 12 characters (the host's name with the host network).
+    public var hostname: String?
+    /// `-t`: a pseudo-terminal.
+    public var tty = false
+    /// `-i`: standard input kept open and attached.
+    public var interactive = false
+    /// `default` (the bridge), `bridge`, `none`, `host` or a network's name: recorded for
+    /// the runtime, which looks it up at start.
+    public var networkMode = "default"
 
     public init(image: String, name: String? = nil) {
         self.image = image
@@ -62,6 +80,7 @@ extension ContainerService {
     /// `config.v2.json` written under it, so that two creates cannot take one name.
     public func create(_ request: ContainerCreation) throws -> String {
         let mounts = try request.volumes.map(parseVolume)
+        try Self.check(request)
         return try storage.mutation { lease in
             let (imageID, imageConfig, top) = try storage.graph.withExclusive { () throws -> (ImageID, ImageConfig, ChainID?) in
                 let imageID = try storage.resolveImage(request.image)
@@ -76,10 +95,9 @@ extension ContainerService {
             }
             if let name = request.name { try checkNameIsFree(name, among: try storage.containerIndex.names(graph: storage.graph)) }  // fail early; checked again below
             let id = LayerCacheID.random().rawValue
-            let config = try ContainerConfigMerge.merge(command: request.command, labels: request.labels,
-                                                       anonymousVolumes: mounts.filter { $0.anonymous }.map(\.destination),
-                                                       imageName: request.image, hostname: String(id.prefix(12)),
-                                                       image: imageConfig.config)
+            let hostname = request.hostname ?? (request.networkMode == "host" ? HostFacts.hostName : String(id.prefix(12)))
+            let config = try ContainerConfigMerge.merge(request, anonymousVolumes: mounts.filter { $0.anonymous }.map(\.destination),
+                                                       hostname: hostname, image: imageConfig.config)
             let allMounts = mounts + imageVolumes(imageConfig.config?.Volumes.map { Array($0.keys) } ?? [], besides: mounts)
             try lease.add(.container(id))
             let mounted = try storage.mountedLayers.create(id, parent: top, lease: lease, setUpInit: InitLayer.setUp)
@@ -90,7 +108,8 @@ extension ContainerService {
                     let name = request.name ?? generateName(for: id, avoiding: names)
                     try checkNameIsFree(name, among: names)
                     try storage.containers.write(ContainerDocument(id: id, name: name, created: Timestamp.now(), image: imageID,
-                                                                   config: config, mounts: finalMounts, driver: storage.driver.name))
+                                                                   config: config, mounts: finalMounts, driver: storage.driver.name,
+                                                                   networkMode: request.networkMode))
                 }
             }
             _ = try ContainerMountState.update(in: storage.containers.directory(of: id)) { state in
@@ -98,6 +117,17 @@ extension ContainerService {
                 state.sizeGeneration = state.generation
             }
             return id
+        }
+    }
+
+    /// Refuses what dockerd refuses before making anything: a relative working directory, an
+    /// empty or nameless variable. (A network is looked up when the container starts.)
+    private static func check(_ request: ContainerCreation) throws {
+        if let directory = request.workingDirectory, !directory.isEmpty, !directory.hasPrefix("/") {
+            throw StowageError(.invalidArgument, "the working directory '\(directory)' is invalid, it needs to be an absolute path")
+        }
+        for variable in request.environment where variable.isEmpty || variable.hasPrefix("=") {
+            throw StowageError(.invalidArgument, "invalid environment variable: \(variable)")
         }
     }
 
@@ -384,29 +414,36 @@ extension ContainerService {
 
 /// Docker's `merge` of a new container's config with its image's.
 enum ContainerConfigMerge {
-    static func merge(command: [String], labels: [String: String], anonymousVolumes: [String], imageName: String,
-                      hostname: String, image: ContainerConfig?) throws -> ContainerConfig {
-        let entrypoint = image?.Entrypoint
-        let cmd = command.isEmpty ? image?.Cmd : command
+    static func merge(_ request: ContainerCreation, anonymousVolumes: [String], hostname: String,
+                      image: ContainerConfig?) throws -> ContainerConfig {
+        let command = request.command
+        // A user's entrypoint takes the image's command away with the image's entrypoint.
+        let entrypoint = request.entrypoint.map { $0.isEmpty ? nil : $0 } ?? image?.Entrypoint
+        let cmd = request.entrypoint != nil || !command.isEmpty ? (command.isEmpty ? nil : command) : image?.Cmd
         if (entrypoint ?? []).isEmpty, (cmd ?? []).isEmpty {
             throw StowageError(.invalidArgument, "No command specified")
         }
         var volumes = image?.Volumes.map { Array($0.keys) } ?? []
         volumes += anonymousVolumes
-        var mergedLabels = labels
+        var mergedLabels = request.labels
         for (key, value) in image?.Labels ?? [:] where mergedLabels[key] == nil { mergedLabels[key] = value }
         var members: [String: JSONValue] = [
             "Hostname": .string(hostname), "AttachStdout": .bool(true), "AttachStderr": .bool(true),
-            "Cmd": .strings(cmd), "Image": .string(imageName), "Labels": .sortedObject(mergedLabels.mapValues(JSONValue.string)),
+            "Cmd": .strings(cmd), "Image": .string(request.image), "Labels": .sortedObject(mergedLabels.mapValues(JSONValue.string)),
         ]
-        if let user = image?.User { members["User"] = .string(user) }
-        if let env = image?.Env { members["Env"] = .strings(env) }
+        if request.tty { members["Tty"] = .bool(true) }
+        if request.interactive { members["AttachStdin"] = .bool(true); members["OpenStdin"] = .bool(true); members["StdinOnce"] = .bool(true) }
+        if let user = request.user ?? image?.User { members["User"] = .string(user) }
+        let key = { (variable: String) in variable.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? "" }
+        let given = Set(request.environment.map(key))
+        let env = request.environment + (image?.Env ?? []).filter { !given.contains(key($0)) }
+        if !env.isEmpty || image?.Env != nil { members["Env"] = .strings(env) }
         if let entrypoint { members["Entrypoint"] = .strings(entrypoint) }
-        if let workingDir = image?.WorkingDir { members["WorkingDir"] = .string(workingDir) }
+        if let workingDir = request.workingDirectory.flatMap({ $0.isEmpty ? nil : $0 }) ?? image?.WorkingDir { members["WorkingDir"] = .string(workingDir) }
         if let stopSignal = image?.StopSignal { members["StopSignal"] = .string(stopSignal) }
         if let ports = image?.ExposedPorts { members["ExposedPorts"] = .sortedObject(ports.mapValues { _ in .object([]) }) }
         if !volumes.isEmpty { members["Volumes"] = .sortedObject(Dictionary(volumes.map { ($0, JSONValue.object([])) }, uniquingKeysWith: { a, _ in a })) }
-        if image?.ArgsEscaped == true, command.isEmpty { members["ArgsEscaped"] = .bool(true) }
+        if image?.ArgsEscaped == true, command.isEmpty, request.entrypoint == nil { members["ArgsEscaped"] = .bool(true) }
         let text = JSONValue.sortedObject(members).serialized()
         return try JSONDecoder().decode(ContainerConfig.self, from: Data(text.utf8))
     }

@@ -152,4 +152,51 @@ struct InspectTests {
         }
         #expect(volumeCounts == [0, 2, 4, 2, 2], "\(volumeCounts)")
     }
+
+    @Test("create's -e, --env-file, -w, --entrypoint, -u, -h, -t, -i, --network, --label-file write what docker's create writes")
+    func createFlags() throws {
+        let root = try DataRoot()
+        let engine = try DockerEngine(storageDriver: "vfs")
+        defer { engine.stop() }
+        let environment = ["PASSED": "from-the-caller"]
+        let stowage = ImageVerbTests.SideOfComparison(dataRoot: root.path) { try root.run($0, environment: environment) }
+        let docker = ImageVerbTests.SideOfComparison(dataRoot: engine.dataRoot) {
+            try runProcess(["docker", "--host", "unix://\(engine.socket)"] + $0, environment: environment)
+        }
+        let envFile = try root.scratch.write("env", "# a comment\nFROMFILE=yes\n\n  SPACED=a b \nPASSED\nUNSET_HERE\nB=from-file\n")
+        let labelFile = try root.scratch.write("labels", "lf1=a\n# no\nlf2\n")
+        let script: [[String]] = [
+            ["load", "-i", Fixtures.path("base.tar")],
+            ["create", "--name", "flags", "-e", "A=1", "-e", "B", "-e", "PASSED", "--env-file", envFile, "-w", "/srv", "-u", "1000:1000",
+             "--entrypoint", "/bin/echo", "-h", "myhost", "-t", "-i", "--network", "none", "--label-file", labelFile, "--label", "x=y",
+             "fixture/base", "hello", "world"],
+            ["inspect", "flags"],
+            ["create", "--name", "hostnet", "--network", "host", "-it", "fixture/base"],
+            ["inspect", "hostnet"],
+            ["create", "--name", "noentry", "--entrypoint", "", "fixture/base", "ls", "-l"],
+            ["inspect", "-f", "{{json .Path}} {{json .Args}} {{json .Config.Entrypoint}} {{json .Config.Cmd}} {{json .Config.Env}}", "noentry"],
+            ["create", "--name", "elsewhere", "--network", "somenet", "fixture/base"],
+            ["inspect", "-f", "{{.HostConfig.NetworkMode}} {{range $name, $_ := .NetworkSettings.Networks}}{{$name}}{{end}}", "elsewhere"],
+            ["create", "--entrypoint", "", "fixture/base"],
+            ["create", "-w", "relative", "fixture/base"],
+            ["create", "-e", "=x", "fixture/base"],
+        ]
+        for arguments in script {
+            let (mine, theirs) = (try stowage.run(arguments), try docker.run(arguments))
+            #expect(mine.status == theirs.status, "\(arguments): \(mine.error) -- docker: \(theirs.error)")
+            let name = arguments.first == "create" ? (arguments.firstIndex(of: "--name").map { arguments[$0 + 1] }) : nil
+            if let name, mine.status == 0 {
+                for side in [stowage, docker] {
+                    let created = try side.run(["inspect", "-f", "{{.Created}}", name]).output.trimmingCharacters(in: .whitespacesAndNewlines)
+                    side.name(created, as: "<created \(name)>")
+                }
+            }
+            #expect(mine.output == theirs.output, "\(arguments.joined(separator: " ")):\n\(mine.output)-- docker:\n\(theirs.output)")
+            let theirError = theirs.error.replacingOccurrences(of: "Error response from daemon: ", with: "")
+                .components(separatedBy: "\n\nUsage:").first!.replacingOccurrences(of: "Error: ", with: "")
+            let myError = mine.error.replacingOccurrences(of: "See 'stowage create --help'.\n", with: "")
+            #expect(myError.trimmingCharacters(in: .newlines) == theirError.trimmingCharacters(in: .newlines),
+                    "\(arguments.joined(separator: " ")):\n\(mine.error)-- docker:\n\(theirs.error)")
+        }
+    }
 }

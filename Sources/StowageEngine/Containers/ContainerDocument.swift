@@ -27,6 +27,11 @@ struct ContainerDocument {
     let config: ContainerConfig
     let mounts: [Mount]
     let driver: String
+    /// `HostConfig.NetworkMode`: `default`, `bridge`, `none` or `host`.
+    var networkMode = "default"
+
+    /// The network the container's endpoint is recorded for: `bridge` for the default mode.
+    private var networkName: String { networkMode == "default" ? "bridge" : networkMode }
 
     /// `config.v2.json`.
     var configJSON: String {
@@ -39,7 +44,7 @@ struct ContainerDocument {
             + ",\"Created\":" + JSONValue.quote(Timestamp.formatRFC3339Nano(seconds: created.seconds, nanoseconds: created.nanoseconds))
             + ",\"Managed\":false,\"Path\":" + JSONValue.quote(path) + ",\"Args\":" + arguments
             + ",\"Config\":" + config.inspectJSON.serialized() + ",\"Image\":" + JSONValue.quote(image.description)
-            + ",\"NetworkSettings\":" + Self.networkSettings + ",\"LogPath\":\"\",\"Name\":" + JSONValue.quote("/" + name)
+            + ",\"NetworkSettings\":" + networkSettings + ",\"LogPath\":\"\",\"Name\":" + JSONValue.quote("/" + name)
             + ",\"Driver\":" + JSONValue.quote(driver)
             + ",\"OS\":\"linux\",\"MountLabel\":\"\",\"ProcessLabel\":\"\",\"RestartCount\":0,\"HasBeenStartedBefore\":false,"
             + "\"HasBeenManuallyStopped\":false,\"MountPoints\":" + mountPoints
@@ -52,14 +57,18 @@ struct ContainerDocument {
     var hostConfigJSON: String {
         let binds = mounts.compactMap(\.bind)
         return "{\"Binds\":" + (binds.isEmpty ? "null" : JSONValue.array(binds.map(JSONValue.string)).serialized())
-            + Self.hostConfigDefaults + "\n"
+            + Self.hostConfigDefaults.replacing("\"NetworkMode\":\"default\"", with: "\"NetworkMode\":" + JSONValue.quote(networkMode)) + "\n"
     }
 
     private static let createdState = "{\"Running\":false,\"Paused\":false,\"Restarting\":false,\"OOMKilled\":false,"
         + "\"RemovalInProgress\":false,\"Dead\":false,\"Pid\":0,\"ExitCode\":0,\"Error\":\"\","
         + "\"StartedAt\":\"0001-01-01T00:00:00Z\",\"FinishedAt\":\"0001-01-01T00:00:00Z\",\"Health\":null}"
 
-    private static let networkSettings = "{\"Bridge\":\"\",\"SandboxID\":\"\",\"HairpinMode\":false,"
+    private var networkSettings: String {
+        Self.networkSettingsTemplate.replacing("\"Networks\":{\"bridge\":", with: "\"Networks\":{" + JSONValue.quote(networkName) + ":")
+    }
+
+    private static let networkSettingsTemplate = "{\"Bridge\":\"\",\"SandboxID\":\"\",\"HairpinMode\":false,"
         + "\"LinkLocalIPv6Address\":\"\",\"LinkLocalIPv6PrefixLen\":0,\"Networks\":{\"bridge\":{\"IPAMConfig\":null,"
         + "\"Links\":null,\"Aliases\":null,\"NetworkID\":\"\",\"EndpointID\":\"\",\"Gateway\":\"\",\"IPAddress\":\"\","
         + "\"IPPrefixLen\":0,\"IPv6Gateway\":\"\",\"GlobalIPv6Address\":\"\",\"GlobalIPv6PrefixLen\":0,\"MacAddress\":\"\","
