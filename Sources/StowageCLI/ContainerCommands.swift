@@ -87,6 +87,23 @@ struct CreateCommand: ParsableCommand {
     }
 }
 
+/// `stowage rename`: another name for a container.
+struct RenameCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rename", abstract: "Rename a container.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The container, by name or ID.")
+    var container: String
+
+    @Argument(help: "Its new name.")
+    var newName: String
+
+    func run() throws {
+        try reportingErrors { try global.openEngine().containers.rename(container, to: newName) }
+    }
+}
+
 /// `stowage mount`: mounts a container's root filesystem and prints its path.
 struct MountCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "mount", abstract: "Mount a container's root filesystem and print its path.")
@@ -243,7 +260,8 @@ struct ContainerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "container", abstract: "Manage containers.",
         subcommands: [CreateCommand.self, ContainerListCommand.self, MountCommand.self, UnmountCommand.self, DiffCommand.self,
-                      CommitCommand.self, ExportCommand.self, ContainerInspectCommand.self, ContainerRemoveCommand.self, ContainerPruneCommand.self])
+                      CommitCommand.self, ExportCommand.self, ContainerInspectCommand.self, RenameCommand.self, ContainerRemoveCommand.self,
+                      ContainerPruneCommand.self])
 }
 
 /// Asks before a prune, as the docker CLI does without `-f`.

@@ -41,7 +41,7 @@ struct ImagesCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let engine = try global.openEngine(toRead: true)
-            let filters = try ImageFilters(filter + (repository.map { ["reference=" + $0] } ?? []))
+            let filters = try ImageFilters(filter + (repository.map { ["reference=" + $0] } ?? []), engine: engine)
             var rows: [Row] = []
             for summary in try engine.images.list() {
                 if !all, summary.isDangling, summary.hasChildren { continue }
@@ -108,12 +108,19 @@ struct ImagesCommand: ParsableCommand {
     }
 }
 
-/// `--filter` of `images`: `dangling=true|false`, `reference=PATTERN` (shell globs).
+/// `--filter` of `images`, as dockerd's: `dangling=true|false`, `reference=PATTERN` (shell
+/// globs), `before=IMAGE` and `since=IMAGE` (created before or after it), `label=KEY[=VALUE]`.
 struct ImageFilters {
     var dangling: Bool?
     var referencePatterns: [String] = []
+    /// Created strictly before this time, and strictly after that one (seconds).
+    var createdBefore: Int64?
+    var createdAfter: Int64?
+    var labels: [String] = []
+    private let engine: Engine
 
-    init(_ filters: [String]) throws {
+    init(_ filters: [String], engine: Engine) throws {
+        self.engine = engine
         for filter in filters {
             let parts = filter.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2 else { throw StowageError(.invalidArgument, "bad format of filter (expected name=value)") }
@@ -125,6 +132,11 @@ struct ImageFilters {
                 dangling = value
             case "reference":
                 referencePatterns.append(parts[1])
+            case "before", "since":
+                let created = try engine.images.config(of: try engine.images.resolve(parts[1])).createdSeconds ?? 0
+                if parts[0] == "before" { createdBefore = min(createdBefore ?? created, created) } else { createdAfter = max(createdAfter ?? created, created) }
+            case "label":
+                labels.append(parts[1])
             default:
                 throw StowageError(.invalidArgument, "invalid filter '\(parts[0])'")
             }
@@ -133,6 +145,16 @@ struct ImageFilters {
 
     func matches(_ summary: ImageSummary) -> Bool {
         if let dangling, summary.isDangling != dangling { return false }
+        if let createdBefore, summary.created >= createdBefore { return false }
+        if let createdAfter, summary.created <= createdAfter { return false }
+        if !labels.isEmpty {
+            let imageLabels = (try? engine.images.config(of: summary.id))?.config?.Labels ?? [:]
+            let matchesAll = labels.allSatisfy { label in
+                let pair = label.split(separator: "=", maxSplits: 1).map(String.init)
+                return pair.count == 2 ? imageLabels[pair[0]] == pair[1] : imageLabels[pair[0]] != nil
+            }
+            if !matchesAll { return false }
+        }
         if !referencePatterns.isEmpty {
             return summary.references.contains(where: matchesReference)
         }

@@ -8,7 +8,7 @@ struct PsCommand: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Flag(name: .shortAndLong, help: "Show all containers (no container runs here: every one is listed either way).")
+    @Flag(name: .shortAndLong, help: "Show all containers (default shows just running).")
     var all = false
 
     @Flag(name: .shortAndLong, help: "Display total file sizes.")
@@ -26,6 +26,12 @@ struct PsCommand: ParsableCommand {
     @Option(help: "Format output: json, table, or a Go-style template such as '{{.ID}} {{.Names}}'.")
     var format: String?
 
+    @Option(name: [.customShort("n"), .customLong("last")], help: "Show n last created containers.")
+    var last: Int = -1
+
+    @Flag(name: [.customShort("l"), .customLong("latest")], help: "Show the latest created container.")
+    var latest = false
+
     func run() throws {
         try reportingErrors {
             let engine = try global.openEngine(toRead: true)
@@ -36,7 +42,11 @@ struct PsCommand: ParsableCommand {
             }
             // As docker's: sizes when asked for, or when a template reads them (`--format json` does not).
             let wantsSize = size || (!quiet && format != "json" && listing?.uses("Size") == true)
-            let rows = try engine.containers.list(sizes: wantsSize).filter(filters.matches).map { ContainerRow(summary: $0, truncate: !noTrunc) }
+            var summaries = try engine.containers.list(sizes: wantsSize).filter(filters.matches)  // newest first
+            // As docker's: only running containers, unless -a, -n, -l or a status filter asks for others.
+            if !(all || latest || last > 0 || filters.filtersStatus) { summaries = summaries.filter { $0.record.State?.Running == true } }
+            if latest || last > 0 { summaries = Array(summaries.prefix(latest ? 1 : last)) }
+            let rows = summaries.map { ContainerRow(summary: $0, truncate: !noTrunc) }
             if quiet {
                 print(rows.map { $0.id + "\n" }.joined(), terminator: "")
                 return
@@ -135,6 +145,9 @@ struct ContainerFilters {
             conditions.append((pair[0], pair[1]))
         }
     }
+
+    /// Whether a `status=` filter is given (which lists stopped containers without `-a`).
+    var filtersStatus: Bool { conditions.contains { $0.0 == "status" } }
 
     /// Filters of one kind match when any of their values does; all kinds must match.
     func matches(_ summary: ContainerSummary) -> Bool {

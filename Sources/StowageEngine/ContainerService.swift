@@ -131,6 +131,32 @@ extension ContainerService {
         }
     }
 
+    // MARK: - Rename
+
+    /// `rename`: gives the container another name, checked and written under the graph lock
+    /// (its `config.v2.json` rewritten whole, every other field as it was), as dockerd's.
+    public func rename(_ text: String, to newName: String) throws {
+        guard !text.isEmpty, !newName.isEmpty else { throw StowageError(.invalidArgument, "Neither old nor new names may be empty") }
+        let name = newName.hasPrefix("/") ? String(newName.dropFirst()) : newName
+        try storage.mutation { _ in
+            try storage.graph.withExclusive {
+                let record = try storage.resolveContainer(text)
+                guard record.name != name else {
+                    throw StowageError(.invalidArgument, "Renaming a container with the same name as its current name")
+                }
+                guard ContainerStore.isValidName(name) else {
+                    throw StowageError(.invalidArgument, "Error when allocating new name: Invalid container name (/\(name)), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
+                }
+                try storage.containerIndex.change(affecting: [record.ID]) { names in
+                    if let owner = names.owner(of: name) {
+                        throw StowageError(.alreadyExists, "Error when allocating new name: Conflict. The container name \"/\(name)\" is already in use by container \"\(owner)\". You have to remove (or rename) that container to be able to reuse that name.")
+                    }
+                    try storage.containers.rename(record.ID, to: "/" + name)
+                }
+            }
+        }
+    }
+
     /// Parses one `-v`.
     private func parseVolume(_ text: String) throws -> ContainerDocument.Mount {
         var parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)

@@ -107,6 +107,9 @@ extension ImageService {
         return entries
     }
 
+    /// The image's config (what `images --filter label=` and `before=` read).
+    public func config(of id: ImageID) throws -> ImageConfig { try storage.images.config(id) }
+
     /// `docker image inspect`'s object for one image.
     public func inspect(_ id: ImageID) throws -> JSONValue {
         let config = try storage.images.config(id)

@@ -28,6 +28,8 @@ struct InspectTests {
                 let created = try run(["inspect", "-f", "{{.Created}}", container]).output.trimmingCharacters(in: .whitespacesAndNewlines)
                 side.name(created, as: "<created \(container)>")
             }
+            let volumeCreated = try run(["volume", "inspect", "-f", "{{.CreatedAt}}", "vv"]).output.trimmingCharacters(in: .whitespacesAndNewlines)
+            side.name(volumeCreated, as: "<volume created>")
         }
         let script: [[String]] = [
             ["inspect", "web"],
@@ -167,10 +169,13 @@ struct InspectTests {
         let labelFile = try root.scratch.write("labels", "lf1=a\n# no\nlf2\n")
         let script: [[String]] = [
             ["load", "-i", Fixtures.path("base.tar")],
-            ["create", "--name", "flags", "-e", "A=1", "-e", "B", "-e", "PASSED", "--env-file", envFile, "-w", "/srv", "-u", "1000:1000",
+            ["create", "--name", "flags", "-e", "A=1", "-e", "B", "--env-file", envFile, "-w", "/srv", "-u", "1000:1000",
              "--entrypoint", "/bin/echo", "-h", "myhost", "-t", "-i", "--network", "none", "--label-file", labelFile, "--label", "x=y",
              "fixture/base", "hello", "world"],
             ["inspect", "flags"],
+            // Alone: the docker 28 CLI orders variables it passes through at random among others.
+            ["create", "--name", "passed", "-e", "PASSED", "fixture/base"],
+            ["inspect", "-f", "{{json .Config.Env}}", "passed"],
             ["create", "--name", "hostnet", "--network", "host", "-it", "fixture/base"],
             ["inspect", "hostnet"],
             ["create", "--name", "noentry", "--entrypoint", "", "fixture/base", "ls", "-l"],
@@ -196,6 +201,50 @@ struct InspectTests {
                 .components(separatedBy: "\n\nUsage:").first!.replacingOccurrences(of: "Error: ", with: "")
             let myError = mine.error.replacingOccurrences(of: "See 'stowage create --help'.\n", with: "")
             #expect(myError.trimmingCharacters(in: .newlines) == theirError.trimmingCharacters(in: .newlines),
+                    "\(arguments.joined(separator: " ")):\n\(mine.error)-- docker:\n\(theirs.error)")
+        }
+    }
+
+    @Test("rename, ps -n and -l, images --filter before, since and label do what docker's do")
+    func renameAndFilters() throws {
+        let root = try DataRoot()
+        let engine = try DockerEngine(storageDriver: "vfs")
+        defer { engine.stop() }
+        let stowage = ImageVerbTests.SideOfComparison(dataRoot: root.path) { try root.run($0) }
+        let docker = ImageVerbTests.SideOfComparison(dataRoot: engine.dataRoot) { try runProcess(["docker", "--host", "unix://\(engine.socket)"] + $0) }
+        let script: [[String]] = [
+            ["load", "-i", Fixtures.path("whiteout+links.tar")],
+            ["load", "-i", Fixtures.path("base.tar")],
+            ["load", "-i", Fixtures.path("many-layers.tar")],
+            ["create", "--name", "first", "fixture/base"],
+            ["create", "--name", "second", "fixture/links"],
+            ["create", "--name", "third", "fixture/whiteout"],
+            ["rename", "first", "renamed"],
+            ["rename", "second", "renamed"],
+            ["rename", "renamed", "renamed"],
+            ["rename", "renamed", "bad!"],
+            ["rename", "nosuch", "x"],
+            ["ps", "-a", "--format", "{{.Names}} {{.Image}}"],
+            ["ps", "-n", "2", "--format", "{{.Names}}"],
+            ["ps", "-l", "--format", "{{.Names}}"],
+            ["ps", "-n", "0", "--format", "{{.Names}}"],
+            ["ps", "--format", "{{.Names}}"],
+            ["ps", "--filter", "status=created", "--format", "{{.Names}}"],
+            ["inspect", "-f", "{{.Name}}", "renamed"],
+            ["images", "--filter", "before=fixture/many-layers", "--format", "{{.Repository}}"],
+            ["images", "--filter", "since=fixture/base", "--format", "{{.Repository}}"],
+            ["images", "--filter", "label=nosuch", "--format", "{{.Repository}}"],
+            ["images", "--filter", "before=nosuch:latest"],
+        ]
+        for arguments in script {
+            let (mine, theirs) = (try stowage.run(arguments), try docker.run(arguments))
+            #expect(mine.status == theirs.status, "\(arguments): \(mine.error) -- docker: \(theirs.error)")
+            #expect(mine.output == theirs.output, "\(arguments.joined(separator: " ")):\n\(mine.output)-- docker:\n\(theirs.output)")
+            // docker's rename adds a second line ("Error: failed to rename container named …").
+            let theirError = theirs.error.replacingOccurrences(of: "Error response from daemon: ", with: "")
+                .split(separator: "\n").filter { !$0.hasPrefix("Error: failed to rename") }.joined(separator: "\n")
+                .replacing(/no such image: ([^:\n]+): No such image: [^\n]+/) { "No such image: \($0.1)" }
+            #expect(mine.error.trimmingCharacters(in: .newlines) == theirError.replacingOccurrences(of: "Error: ", with: ""),
                     "\(arguments.joined(separator: " ")):\n\(mine.error)-- docker:\n\(theirs.error)")
         }
     }

@@ -64,6 +64,19 @@ public final class ContainerStore: Sendable {
         try StagedFile.write(Array(document.configJSON.utf8), to: directory + "/config.v2.json", mode: 0o600)
     }
 
+    /// Rewrites the container's `config.v2.json` with another `Name` (with Docker's leading
+    /// slash), every other field as it was; atomically, so that a kill leaves either name.
+    func rename(_ id: String, to name: String) throws {
+        let path = directory(of: id) + "/config.v2.json"
+        guard let text = FileDescriptor.readText(path, limit: 16 << 20) else { throw StowageError(.notFound, "No such container: \(id)") }
+        guard case .object(var members) = try JSONValue(parsing: Array(text.utf8), what: path),
+              let index = members.firstIndex(where: { $0.0 == "Name" }) else {
+            throw StowageError(.invalidArchive, "\(path) has no Name")
+        }
+        members[index].1 = .string(name)
+        try StagedFile.write(Array((JSONValue.object(members).serialized() + (text.hasSuffix("\n") ? "\n" : "")).utf8), to: path, mode: 0o600)
+    }
+
     /// Takes the container out of every listing, the first step of removing it: its
     /// directory is renamed into `<root>/tmp` (`container-<id>-<suffix>`), so that it leaves
     /// `containers/` at once and whole.
