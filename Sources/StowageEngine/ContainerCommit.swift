@@ -42,7 +42,7 @@ extension ContainerService {
             throw StowageError(.invalidArchive, "container \(record.ID) names no image")
         }
         let containerConfig = try storage.containers.config(of: record.ID)
-        let config = try CommitConfigChanges.apply(request.changes, to: containerConfig.inspectJSON)
+        let config = try CommitConfigChanges.apply(request.changes, to: containerConfig)
         return try storage.mutation { lease in
             let parentConfig = try storage.graph.withExclusive { () throws -> ImageConfig in
                 let parentConfig = try storage.images.config(parentID)
@@ -118,6 +118,8 @@ extension ContainerService {
             "architecture": .string(parent.architecture ?? "amd64"), "os": .string(parent.os ?? "linux"),
             "config": config, "container": .string(container), "container_config": containerConfig,
             "created": .string(created), "history": .array(history.map(\.json)),
+            // What made the image, as dockerd records its own version.
+            "docker_version": .string(Engine.version),
             "rootfs": .object([("type", .string("layers")), ("diff_ids", .array(diffIDs.map { .string($0.description) }))]),
         ]
         if !author.isEmpty { members["author"] = .string(author) }
@@ -128,25 +130,42 @@ extension ContainerService {
     }
 }
 
-/// `commit -c`: Dockerfile instructions that change the committed config (`CMD`,
-/// `ENTRYPOINT`, `ENV`, `LABEL`, `WORKDIR`, `USER`, `EXPOSE`, `VOLUME`, `STOPSIGNAL`).
+/// `commit -c`: the Dockerfile instructions dockerd takes as changes of the committed config
+/// (`CMD`, `ENTRYPOINT`, `ENV`, `EXPOSE`, `HEALTHCHECK`, `LABEL`, `ONBUILD`, `USER`, `VOLUME`,
+/// `WORKDIR`); the result in Go's field order, as dockerd writes it.
 enum CommitConfigChanges {
-    static func apply(_ changes: [String], to config: JSONValue) throws -> JSONValue {
-        guard case .object(var members) = config else { return config }
+    static func apply(_ changes: [String], to base: ContainerConfig) throws -> JSONValue {
+        guard case .object(var members) = base.inspectJSON else { return base.inspectJSON }
         func set(_ key: String, _ value: JSONValue) {
             if let index = members.firstIndex(where: { $0.0 == key }) { members[index].1 = value } else { members.append((key, value)) }
         }
         func get(_ key: String) -> JSONValue? { members.first { $0.0 == key }?.1 }
+        var commandSet = false
         for change in changes {
             let trimmed = change.drop { $0 == " " }
             let keyword = trimmed.prefix { $0 != " " }.uppercased()
             let argument = String(trimmed.dropFirst(keyword.count).drop { $0 == " " })
             switch keyword {
-            case "CMD": set("Cmd", .strings(try commandForm(argument)))
-            case "ENTRYPOINT": set("Entrypoint", .strings(try commandForm(argument)))
+            case "CMD":
+                set("Cmd", .strings(try commandForm(argument)))
+                commandSet = true
+            case "ENTRYPOINT":
+                set("Entrypoint", .strings(try commandForm(argument)))
+                // As a Dockerfile's: a new entrypoint drops the command, unless a CMD came first.
+                if !commandSet { set("Cmd", .null) }
             case "WORKDIR": set("WorkingDir", .string(argument))
             case "USER": set("User", .string(argument))
-            case "STOPSIGNAL": set("StopSignal", .string(argument))
+            case "ONBUILD":
+                let trigger = argument.prefix { $0 != " " }.uppercased()
+                if trigger == "ONBUILD" { throw StowageError(.invalidArgument, "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed") }
+                if trigger == "FROM" || trigger == "MAINTAINER" {
+                    throw StowageError(.invalidArgument, "\(trigger) isn't allowed as an ONBUILD trigger")
+                }
+                var triggers: [JSONValue] = []
+                if case .array(let existing)? = get("OnBuild") { triggers = existing }
+                set("OnBuild", .array(triggers + [.string(argument)]))
+            case "HEALTHCHECK":
+                set("Healthcheck", try HealthcheckInstruction.parse(argument))
             case "ENV", "LABEL":
                 let pair = argument.contains("=") ? argument.split(separator: "=", maxSplits: 1).map(String.init)
                                                   : argument.split(separator: " ", maxSplits: 1).map(String.init)
@@ -172,10 +191,11 @@ enum CommitConfigChanges {
                 }
                 set(key, .sortedObject(Dictionary(entries, uniquingKeysWith: { $1 })))
             default:
-                throw StowageError(.invalidArgument, "dockerfile parse error: unknown instruction \(keyword) in commit change \"\(change)\" (CMD, ENTRYPOINT, ENV, LABEL, WORKDIR, USER, EXPOSE, VOLUME, STOPSIGNAL are supported)")
+                throw StowageError(.invalidArgument, "\(keyword.lowercased()) is not a valid change command")
             }
         }
-        return .object(members)
+        // Decoded and written again: the keys in Go's order (`ExposedPorts` after `AttachStderr`).
+        return try JSONDecoder().decode(ContainerConfig.self, from: Data(JSONValue.object(members).serialized().utf8)).inspectJSON
     }
 
     /// `["a","b"]` (exec form) as is; anything else (shell form) as `/bin/sh -c '…'`.
@@ -186,5 +206,71 @@ enum CommitConfigChanges {
     private static func jsonArray(_ argument: String) -> [String]? {
         guard argument.hasPrefix("[") else { return nil }
         return try? JSONDecoder().decode([String].self, from: Data(argument.utf8))
+    }
+}
+
+/// `HEALTHCHECK [--interval=D] [--timeout=D] [--start-period=D] [--retries=N] CMD command`,
+/// or `HEALTHCHECK NONE`, as the config's `Healthcheck`: a shell command as `CMD-SHELL`,
+/// durations in nanoseconds, the zero ones left out.
+enum HealthcheckInstruction {
+    static func parse(_ argument: String) throws -> JSONValue {
+        var rest = Substring(argument)
+        var members: [(String, JSONValue)] = []
+        var options: [String: Int64] = [:]
+        while rest.hasPrefix("--") {
+            let option = rest.prefix { $0 != " " }
+            rest = rest.dropFirst(option.count).drop { $0 == " " }
+            let pair = option.dropFirst(2).split(separator: "=", maxSplits: 1).map(String.init)
+            guard pair.count == 2 else { throw StowageError(.invalidArgument, "HEALTHCHECK option \(option) needs a value") }
+            switch pair[0] {
+            case "interval", "timeout", "start-period":
+                guard let duration = GoDuration.nanoseconds(pair[1]) else {
+                    throw StowageError(.invalidArgument, "time: invalid duration \"\(pair[1])\"")
+                }
+                options[pair[0]] = duration
+            case "retries":
+                guard let retries = Int64(pair[1]) else { throw StowageError(.invalidArgument, "strconv.ParseInt: parsing \"\(pair[1])\": invalid syntax") }
+                options["retries"] = retries
+            default:
+                throw StowageError(.invalidArgument, "Unknown flag: \(pair[0])")
+            }
+        }
+        let kind = rest.prefix { $0 != " " }.uppercased()
+        let command = String(rest.dropFirst(kind.count).drop { $0 == " " })
+        switch kind {
+        case "NONE":
+            guard command.isEmpty, options.isEmpty else { throw StowageError(.invalidArgument, "HEALTHCHECK NONE takes no arguments") }
+            return .object([("Test", .strings(["NONE"]))])
+        case "CMD":
+            guard !command.isEmpty else { throw StowageError(.invalidArgument, "Missing command after HEALTHCHECK CMD") }
+            let exec = command.hasPrefix("[") ? try? JSONDecoder().decode([String].self, from: Data(command.utf8)) : nil
+            members.append(("Test", .strings(exec.map { ["CMD"] + $0 } ?? ["CMD-SHELL", command])))
+        default:
+            throw StowageError(.invalidArgument, "Unknown type \"\(kind)\" in HEALTHCHECK (try CMD)")
+        }
+        for (option, key) in [("interval", "Interval"), ("timeout", "Timeout"), ("start-period", "StartPeriod"), ("retries", "Retries")] {
+            if let value = options[option], value != 0 { members.append((key, .integer(value))) }
+        }
+        return .object(members)
+    }
+}
+
+/// Go's `time.ParseDuration` for the units Dockerfiles use: `1h2m3.5s`, `300ms`, `10us`.
+enum GoDuration {
+    static func nanoseconds(_ text: String) -> Int64? {
+        let units: [(String, Double)] = [("ns", 1), ("us", 1e3), ("µs", 1e3), ("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3600e9)]
+        var rest = Substring(text)
+        var total = 0.0
+        guard !rest.isEmpty else { return nil }
+        if rest == "0" { return 0 }
+        while !rest.isEmpty {
+            let number = rest.prefix { $0.isNumber || $0 == "." }
+            guard let value = Double(number) else { return nil }
+            rest = rest.dropFirst(number.count)
+            guard let unit = units.filter({ rest.hasPrefix($0.0) }).max(by: { $0.0.count < $1.0.count }) else { return nil }
+            rest = rest.dropFirst(unit.0.count)
+            total += value * unit.1
+        }
+        return Int64(total)
     }
 }

@@ -248,4 +248,45 @@ struct InspectTests {
                     "\(arguments.joined(separator: " ")):\n\(mine.error)-- docker:\n\(theirs.error)")
         }
     }
+
+    @Test("commit -c takes ONBUILD and HEALTHCHECK, refuses STOPSIGNAL, and writes the config in dockerd's key order")
+    func commitChanges() throws {
+        let root = try DataRoot()
+        let engine = try DockerEngine(storageDriver: "vfs")
+        defer { engine.stop() }
+        let stowage = ImageVerbTests.SideOfComparison(dataRoot: root.path) { try root.run($0) }
+        let docker = ImageVerbTests.SideOfComparison(dataRoot: engine.dataRoot) { try runProcess(["docker", "--host", "unix://\(engine.socket)"] + $0) }
+        let changes = ["-c", "EXPOSE 80 443/udp", "-c", "ENV A=1", "-c", "onbuild run echo hi", "-c", "LABEL x=y",
+                       "-c", #"HEALTHCHECK --interval=1m30s --timeout=500ms --retries=3 CMD ["curl","-f","http://localhost/"]"#,
+                       "-c", "WORKDIR /srv", "-c", "VOLUME /data", "-c", "USER nobody", "-c", #"ENTRYPOINT ["/bin/echo"]"#]
+        let script: [[String]] = [
+            ["load", "-i", Fixtures.path("base.tar")],
+            ["create", "--name", "c1", "fixture/base"],
+            ["commit"] + changes + ["c1", "changed:1"],
+            ["commit", "-c", "HEALTHCHECK NONE", "c1", "none:1"],
+            ["image", "inspect", "-f", "{{json .Config.Healthcheck}}", "none:1"],
+            ["commit", "-c", "STOPSIGNAL SIGKILL", "c1", "refused:1"],
+            ["commit", "-c", "FROM scratch", "c1", "refused:1"],
+            ["commit", "-c", "ONBUILD ONBUILD RUN x", "c1", "refused:1"],
+        ]
+        for arguments in script {
+            let (mine, theirs) = (try stowage.run(arguments), try docker.run(arguments))
+            #expect(mine.status == theirs.status, "\(arguments): \(mine.error) -- docker: \(theirs.error)")
+            #expect(mine.error == theirs.error.replacingOccurrences(of: "Error response from daemon: ", with: ""), "\(arguments)")
+        }
+        // The stored config's `config`, key by key, as dockerd wrote it (the hostname is the container's).
+        let storedConfig = { (dataRoot: String, id: String, container: String) throws -> String in
+            let bytes = try String(contentsOfFile: dataRoot + "/image/vfs/imagedb/content/sha256/" + id.dropFirst(7), encoding: .utf8)
+            let start = try #require(bytes.range(of: #""config":"#)?.upperBound)
+            let end = try #require(bytes.range(of: #","container":"#)?.lowerBound)
+            return String(bytes[start..<end]).replacingOccurrences(of: String(container.prefix(12)), with: "<hostname>")
+        }
+        let image = ["image", "inspect", "-f", "{{.Id}}", "changed:1"]
+        let container = ["inspect", "-f", "{{.Id}}", "c1"]
+        let mine = try storedConfig(root.path, try root.succeed(image).trimmingCharacters(in: .newlines),
+                                    try root.succeed(container).trimmingCharacters(in: .newlines))
+        let theirs = try storedConfig(engine.dataRoot, try engine.docker(image).trimmingCharacters(in: .newlines),
+                                      try engine.docker(container).trimmingCharacters(in: .newlines))
+        #expect(mine == theirs, "\(mine)\n-- docker:\n\(theirs)")
+    }
 }
