@@ -12,17 +12,20 @@ struct VolumeCommand: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a volume.")
         @OptionGroup var global: GlobalOptions
         @Option(help: "Set metadata for a volume (key=value).") var label: [String] = []
+        @Option(name: .shortAndLong, help: "Specify volume driver name (local).") var driver = "local"
+        @Option(name: [.customShort("o"), .customLong("opt")], help: "Set driver specific options (type=, device=, o=).") var opt: [String] = []
         @Argument(help: "The volume's name (default: a random one).") var name: String?
 
         func run() throws {
             try reportingErrors {
-                var labels: [String: String] = [:]
-                for text in label {
-                    let pair = text.split(separator: "=", maxSplits: 1).map(String.init)
-                    labels[pair[0]] = pair.count > 1 ? pair[1] : ""
+                let pairs = { (texts: [String]) in
+                    Dictionary(texts.map { text in
+                        let pair = text.split(separator: "=", maxSplits: 1).map(String.init)
+                        return (pair[0], pair.count > 1 ? pair[1] : "")
+                    }, uniquingKeysWith: { $1 })
                 }
                 let volumeName = name ?? LayerCacheID.random().rawValue
-                print(try global.openEngine().volumes.create(volumeName, labels: labels).name)
+                print(try global.openEngine().volumes.create(volumeName, driver: driver, labels: pairs(label), options: pairs(opt)).name)
             }
         }
     }

@@ -21,7 +21,8 @@ extension VolumeService {
         return .object([
             ("CreatedAt", .string(volume.createdAt)), ("Driver", .string("local")),
             ("Labels", volume.labels.isEmpty ? .null : .sortedObject(volume.labels.mapValues(JSONValue.string))),
-            ("Mountpoint", .string(volume.mountpoint)), ("Name", .string(volume.name)), ("Options", .null), ("Scope", .string("local")),
+            ("Mountpoint", .string(volume.mountpoint)), ("Name", .string(volume.name)),
+            ("Options", volume.options.isEmpty ? .null : .sortedObject(volume.options.mapValues(JSONValue.string))), ("Scope", .string("local")),
         ])
     }
 
@@ -31,12 +32,15 @@ extension VolumeService {
     /// Names of the volumes some container mounts, with those containers' IDs.
     public func users() throws -> [String: [String]] { try storage.volumeUsers() }
 
-    /// `volume create`.
+    /// `volume create`: with the `local` driver (the only one here) and its mount options.
     @discardableResult
-    public func create(_ name: String, labels: [String: String]) throws -> Volume {
-        try storage.mutation { lease in
+    public func create(_ name: String, driver: String = "local", labels: [String: String], options: [String: String] = [:]) throws -> Volume {
+        guard driver == "local" else {
+            throw StowageError(.notFound, "create \(name): error looking up volume plugin \(driver): plugin \"\(driver)\" not found")
+        }
+        return try storage.mutation { lease in
             try lease.add(.volume(name))
-            return try storage.volumes.create(name, labels: labels, stagingSuffix: lease.id)
+            return try storage.volumes.create(name, labels: labels, options: options, stagingSuffix: lease.id)
         }
     }
 

@@ -289,4 +289,33 @@ struct InspectTests {
                                       try engine.docker(container).trimmingCharacters(in: .newlines))
         #expect(mine == theirs, "\(mine)\n-- docker:\n\(theirs)")
     }
+
+    @Test("volume create -d local -o keeps the local driver's options (opts.json as dockerd's) and refuses what it refuses")
+    func volumeOptions() throws {
+        let root = try DataRoot()
+        let engine = try DockerEngine(storageDriver: "vfs")
+        defer { engine.stop() }
+        let stowage = ImageVerbTests.SideOfComparison(dataRoot: root.path) { try root.run($0) }
+        let docker = ImageVerbTests.SideOfComparison(dataRoot: engine.dataRoot) { try runProcess(["docker", "--host", "unix://\(engine.socket)"] + $0) }
+        let script: [[String]] = [
+            ["volume", "create", "-d", "local", "-o", "type=tmpfs", "-o", "device=tmpfs", "-o", "o=size=10m", "--label", "a=b", "tv"],
+            ["volume", "inspect", "-f", "{{json .Options}} {{.Driver}} {{json .Labels}} {{.Mountpoint}}", "tv"],
+            ["volume", "create", "plain"],
+            ["volume", "inspect", "-f", "{{json .Options}}", "plain"],
+            ["volume", "create", "-d", "nosuch", "x1"],
+            ["volume", "create", "-o", "bogus=1", "x2"],
+            ["volume", "create", "-o", "type=tmpfs", "x3"],
+            ["volume", "create", "-o", "device=/x", "x4"],
+            ["volume", "create", "-o", "size=10m", "x5"],
+            ["volume", "ls", "-q"],
+        ]
+        for arguments in script {
+            let (mine, theirs) = (try stowage.run(arguments), try docker.run(arguments))
+            #expect(mine.status == theirs.status, "\(arguments): \(mine.error) -- docker: \(theirs.error)")
+            #expect(mine.output == theirs.output, "\(arguments.joined(separator: " ")):\n\(mine.output)-- docker:\n\(theirs.output)")
+            #expect(mine.error == theirs.error.replacingOccurrences(of: "Error response from daemon: ", with: ""), "\(arguments)")
+        }
+        let options = { (dataRoot: String) in try String(contentsOfFile: dataRoot + "/volumes/tv/opts.json", encoding: .utf8) }
+        #expect(try options(root.path) == options(engine.dataRoot))
+    }
 }

@@ -18,6 +18,8 @@ public struct Volume: Sendable {
     public let labels: [String: String]
     /// RFC 3339 in seconds, as `volume inspect` prints `CreatedAt`.
     public let createdAt: String
+    /// The local driver's mount options (`type`, `device`, `o`), as given at create.
+    public var options: [String: String] = [:]
     /// Made for one container without a name from the user (64 hex digits).
     public var isAnonymous: Bool { labels[Self.anonymousLabel] != nil || Self.looksAnonymous(name) }
 
@@ -52,10 +54,11 @@ public final class VolumeStore: Sendable {
     /// Creates a volume, or returns the existing one of that name (as Docker does). It is
     /// built as `.creating-<name>-<stagingSuffix>` and renamed into place whole.
     @discardableResult
-    public func create(_ name: String, labels: [String: String] = [:], stagingSuffix: String) throws -> Volume {
+    public func create(_ name: String, labels: [String: String] = [:], options: [String: String] = [:], stagingSuffix: String) throws -> Volume {
         guard Self.isValidName(name) else {
             throw StowageError(.invalidArgument, "create \(name): \"\(name)\" includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path")
         }
+        try Self.checkOptions(options, of: name)
         if let existing = try volume(name) { return existing }
         let directory = root + "/" + name
         let staging = root + "/.creating-" + name + "-" + stagingSuffix
@@ -67,8 +70,15 @@ public final class VolumeStore: Sendable {
             let metadata = JSONValue.object([
                 ("CreatedAt", .string(Timestamp.formatRFC3339(seconds: now.seconds))),
                 ("Labels", labels.isEmpty ? .null : .sortedObject(labels.mapValues(JSONValue.string))),
+                ("Options", options.isEmpty ? .null : .sortedObject(options.mapValues(JSONValue.string))),
             ])
             try StagedFile.write(Array(metadata.serialized().utf8), to: staging + "/" + Self.metadataName, mode: 0o600)
+            if !options.isEmpty {
+                // What dockerd's local driver keeps, and mounts the volume with.
+                let mount = JSONValue.object([("MountType", .string(options["type"] ?? "")), ("MountOpts", .string(options["o"] ?? "")),
+                                              ("MountDevice", .string(options["device"] ?? "")), ("Quota", .object([("Size", .integer(0))]))])
+                try StagedFile.write(Array(mount.serialized().utf8), to: staging + "/opts.json", mode: 0o600)
+            }
             try FileDescriptor.rename(staging, to: directory, noReplace: true)
         } catch {
             try? FileDescriptor.removeTree(staging)
@@ -78,16 +88,32 @@ public final class VolumeStore: Sendable {
         return try volume(name)!
     }
 
+    /// The local driver's checks of its options, with dockerd's messages: only `type`,
+    /// `device`, `o` (and `size`, which needs quotas this driver does not keep); a mount needs
+    /// both a device and a type.
+    static func checkOptions(_ options: [String: String], of name: String) throws {
+        for key in options.keys.sorted() where !["type", "device", "o", "size"].contains(key) {
+            throw StowageError(.invalidArgument, "create \(name): invalid option: \"\(key)\"")
+        }
+        if options["size"] != nil { throw StowageError(.unsupported, "create \(name): quota size requested but no quota support") }
+        guard !options.isEmpty else { return }
+        for required in ["device", "type"] where (options[required] ?? "").isEmpty {
+            throw StowageError(.invalidArgument, "create \(name): missing required option: \"\(required)\"")
+        }
+    }
+
     /// The volume `name`, or nil.
     public func volume(_ name: String) throws -> Volume? {
         guard Self.isValidName(name) else { return nil }
         let directory = root + "/" + name
         guard FileDescriptor.exists(directory + "/_data") else { return nil }
         var labels: [String: String] = [:]
+        var options: [String: String] = [:]
         var created: String?
         if let text = FileDescriptor.readText(directory + "/" + Self.metadataName),
            let metadata = try? JSONDecoder().decode(Metadata.self, from: Data(text.utf8)) {
             labels = metadata.Labels ?? [:]
+            options = metadata.Options ?? [:]
             created = metadata.CreatedAt
         }
         if created == nil {
@@ -95,7 +121,7 @@ public final class VolumeStore: Sendable {
             let seconds = stat(directory, &st) == 0 ? Int64(st.st_ctim.tv_sec) : 0
             created = Timestamp.formatRFC3339(seconds: seconds)
         }
-        return Volume(name: name, mountpoint: directory + "/_data", labels: labels, createdAt: created!)
+        return Volume(name: name, mountpoint: directory + "/_data", labels: labels, createdAt: created!, options: options)
     }
 
     /// The volume `name`; Docker's error when it does not exist.
@@ -167,6 +193,7 @@ public final class VolumeStore: Sendable {
     private struct Metadata: Decodable {
         let CreatedAt: String?
         let Labels: [String: String]?
+        let Options: [String: String]?
     }
 }
 
