@@ -89,4 +89,4 @@ run save -o "$work/saved.tar" stowage/busybox
 [[ "$("$stowage" --data-root "$work/root2" images -q --no-trunc stowage/busybox)" == "$("$stowage" --data-root "$root" images -q --no-trunc stowage/busybox)" ]] \
     || { echo "saved and reloaded image has another ID" >&2; exit 1; }
 echo "saved, reloaded elsewhere: same image ID"
-echo "== done"
+echo "== done: the stowage binary is $stowage"

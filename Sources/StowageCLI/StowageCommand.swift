@@ -52,7 +52,7 @@ public struct StowageCommand: ParsableCommand {
         var text = message(for: error)
         var status: Int32 = 125
         if text.hasPrefix("Unknown option '") {
-            text = "unknown flag: " + text.dropFirst("Unknown option '".count).dropLast()
+            text = "unknown flag: " + text.dropFirst("Unknown option '".count).prefix { $0 != "'" }  // without a "Did you mean"
         } else if text.hasPrefix("Missing value for '") {
             text = "flag needs an argument: " + (text.dropFirst("Missing value for '".count).split(separator: " ").first ?? "")
         } else if text.hasPrefix("Missing expected argument") || text.hasPrefix("Unexpected argument") {

@@ -333,6 +333,13 @@ struct ContainerCommandTests {
         #expect(version.status == 0 && version.output.hasPrefix("Stowage:\n Version:           0.1.0\n OS/Arch:           linux/"), "\(version.output)")
     }
 
+    @Test("the README's command table is the built stowage's help")
+    func readmeCommandTable() throws {
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let check = try runProcess(["python3", repository.path + "/Scripts/readme-commands.py", try stowageBinary(), "--check"])
+        #expect(check.status == 0, "\(check.standardError)")
+    }
+
     @Test("save and export refuse to write an archive to a terminal, as docker's do")
     func refusesTerminal() throws {
         let root = try Root(driver: "vfs")
