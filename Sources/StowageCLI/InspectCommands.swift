@@ -31,8 +31,7 @@ struct InspectCommand: ParsableCommand {
                 if type == nil || type == "container", let object = try found({ try engine.containers.inspect(name, sizes: size) }) { return object }
                 if type == nil || type == "image", let object = try found({ try engine.images.inspect(try engine.images.resolve(name)) }) { return object }
                 if type == nil || type == "volume", let object = try found({ try engine.volumes.inspect(name) }) { return object }
-                let kind = type.map { $0.prefix(1).uppercased() + $0.dropFirst() } ?? "Object"
-                throw StowageError(.notFound, "No such \(kind.lowercased()): \(name)")
+                throw StowageError(.notFound, "No such \(type ?? "object"): \(name)")
             }
         }
     }

@@ -76,7 +76,8 @@ public final class ImageSaver {
         let saved = Set(requested.map(\.id))
         for image in requested {
             let (bytes, config, stack) = try parts(of: image.id)
-            let created = config.createdSeconds ?? Timestamp.parse("0001-01-01T00:00:00Z") ?? 0
+            // As Docker's Chtimes: a time before the epoch (or none) is the epoch.
+            let created = max(0, config.createdSeconds ?? 0)
             let legacy = LegacyLayerJSON.layers(of: config, chainIDs: stack.map(\.chainID))
             for (layer, json) in zip(stack, legacy) where entries[json.id] == nil {
                 // As Docker's: a layer tar already written is a symbolic link to it, and that
