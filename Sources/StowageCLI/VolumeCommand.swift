@@ -125,9 +125,14 @@ struct SystemCommand: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "df", abstract: "Show disk usage.")
         @OptionGroup var global: GlobalOptions
         @Option(help: "Format output: json, or table.") var format: String?
+        @Flag(name: .shortAndLong, help: "Show detailed information on space usage.") var verbose = false
 
         func run() throws {
             try reportingErrors {
+                if verbose {
+                    print(try Self.verboseReport(try global.openEngine(toRead: true)), terminator: "")
+                    return
+                }
                 let rows = try global.openEngine(toRead: true).diskUsage()
                 let reclaimable = { (row: DiskUsageRow) -> String in
                     let text = Units.humanSize(row.reclaimable, precision: 4)
@@ -147,6 +152,32 @@ struct SystemCommand: ParsableCommand {
                 }
                 print(table.render(), terminator: "")
             }
+        }
+
+        /// `docker system df -v`: every image, container and volume with its space.
+        static func verboseReport(_ engine: Engine) throws -> String {
+            var images = Table(header: ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE", "SHARED SIZE", "UNIQUE SIZE", "CONTAINERS"])
+            for usage in try engine.imageDiskUsage() {
+                // One row an image, under its first tag, as docker's.
+                let tag = usage.summary.repoTags.first
+                images.append([tag?.familiarName ?? "<none>", tag?.tag ?? "<none>", usage.summary.id.shortForm, Units.ago(usage.summary.created),
+                               Units.humanSize(usage.summary.size), Units.humanSize(usage.sharedSize, precision: 4),
+                               Units.humanSize(usage.uniqueSize, precision: 4), String(usage.containers)])
+            }
+            var containers = Table(header: ["CONTAINER ID", "IMAGE", "COMMAND", "LOCAL VOLUMES", "SIZE", "CREATED", "STATUS", "NAMES"])
+            for summary in try engine.containers.list(sizes: true) {
+                let row = ContainerRow(summary: summary, truncate: true)
+                containers.append([row.id, row.field("Image"), row.command, row.field("LocalVolumes"), Units.humanSize(summary.sizeRw ?? 0),
+                                   row.field("RunningFor"), row.status, row.field("Names")])
+            }
+            var volumes = Table(header: ["VOLUME NAME", "LINKS", "SIZE"])
+            let users = try engine.volumes.users()
+            for volume in try engine.volumes.list() {
+                volumes.append([volume.name, String(users[volume.name]?.count ?? 0), Units.humanSize(try engine.volumes.size(of: volume))])
+            }
+            let cache = Table(header: ["CACHE ID", "CACHE TYPE", "SIZE", "CREATED", "LAST USED", "USAGE", "SHARED"])
+            return "Images space usage:\n\n" + images.render() + "\nContainers space usage:\n\n" + containers.render()
+                + "\nLocal Volumes space usage:\n\n" + volumes.render() + "\nBuild cache usage: 0B\n\n" + cache.render()
         }
     }
 

@@ -11,7 +11,36 @@ public struct DiskUsageRow: Sendable {
     public let reclaimable: Int64
 }
 
+/// One image of `system df -v`: its layers' bytes shared with other images, and how many
+/// containers use it.
+public struct ImageDiskUsage: Sendable {
+    public let summary: ImageSummary
+    /// Bytes of its layers that other images hold too (Docker's `SharedSize`).
+    public let sharedSize: Int64
+    public let containers: Int
+    /// `Size` less `SharedSize`.
+    public var uniqueSize: Int64 { summary.size - sharedSize }
+}
+
 extension Engine {
+    /// `system df -v`'s images, newest first, as Docker counts them: a layer is shared when
+    /// more than one image holds it.
+    public func imageDiskUsage() throws -> [ImageDiskUsage] {
+        let entries = try storage.imageIndex.entries()
+        var layerUsers: [ChainID: Int] = [:]
+        for entry in entries.values {
+            for layer in entry.layers { layerUsers[layer.chainID, default: 0] += 1 }
+        }
+        var containerCounts: [ImageID: Int] = [:]
+        for record in try storage.listedContainers() {
+            if let image = record.imageID { containerCounts[image, default: 0] += 1 }
+        }
+        return try images.list().map { summary in
+            let shared = entries[summary.id]?.layers.filter { layerUsers[$0.chainID, default: 0] > 1 }.reduce(0) { $0 + $1.size } ?? 0
+            return ImageDiskUsage(summary: summary, sharedSize: shared, containers: containerCounts[summary.id] ?? 0)
+        }
+    }
+
     /// `system df`: images (their unique layers), containers (writable layers) and volumes,
     /// with what removing the unused ones would free, counted as Docker counts them.
     public func diskUsage() throws -> [DiskUsageRow] {

@@ -318,4 +318,39 @@ struct InspectTests {
         let options = { (dataRoot: String) in try String(contentsOfFile: dataRoot + "/volumes/tv/opts.json", encoding: .utf8) }
         #expect(try options(root.path) == options(engine.dataRoot))
     }
+
+    @Test("system df -v lists each image with its shared and unique sizes, each container and volume, as docker's")
+    func diskUsageVerbose() throws {
+        let root = try DataRoot()
+        let engine = try DockerEngine(storageDriver: "vfs")
+        defer { engine.stop() }
+        let stowage = ImageVerbTests.SideOfComparison(dataRoot: root.path) { try root.run($0) }
+        let docker = ImageVerbTests.SideOfComparison(dataRoot: engine.dataRoot) { try runProcess(["docker", "--host", "unix://\(engine.socket)"] + $0) }
+        for arguments in [["load", "-i", Fixtures.path("whiteout+links.tar")], ["load", "-i", Fixtures.path("base.tar")],
+                          ["load", "-i", Fixtures.path("many-layers.tar")], ["tag", "fixture/base", "second:tag"],
+                          ["volume", "create", "kept"], ["create", "--name", "c1", "-v", "kept:/data", "fixture/links"],
+                          ["create", "--name", "c2", "fixture/base"]] {
+            #expect(try stowage.run(arguments).status == 0 && docker.run(arguments).status == 0, "\(arguments)")
+        }
+        // Cells of each line; the containers' CREATED column (seconds apart) and the order of
+        // volumes (docker's is its store's) left out of the comparison.
+        let cells = { (output: String) -> [[String]] in
+            var section = ""
+            var rows: [[String]] = []
+            for line in output.split(separator: "\n", omittingEmptySubsequences: false) {
+                if line.hasSuffix("usage:") || line.hasPrefix("Build cache") { section = String(line) }
+                var row = line.split(separator: /\ \ +/).map(String.init)
+                if section.hasPrefix("Containers"), row.count == 8 { row[5] = "*" }
+                rows.append(row)
+            }
+            return rows
+        }
+        let (mine, theirs) = (try stowage.run(["system", "df", "-v"]), try docker.run(["system", "df", "-v"]))
+        #expect(mine.status == 0 && theirs.status == 0)
+        let sortedVolumes = { (rows: [[String]]) -> [[String]] in
+            guard let start = rows.firstIndex(where: { $0.first == "VOLUME NAME" }), let end = rows[start...].firstIndex(where: { $0.isEmpty }) else { return rows }
+            return Array(rows[..<(start + 1)]) + rows[(start + 1)..<end].sorted { $0.joined() < $1.joined() } + Array(rows[end...])
+        }
+        #expect(sortedVolumes(cells(mine.output)) == sortedVolumes(cells(theirs.output)), "\(mine.output)-- docker:\n\(theirs.output)")
+    }
 }
