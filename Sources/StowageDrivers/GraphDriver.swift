@@ -56,10 +56,14 @@ public protocol DiffApplyingDriver: GraphDriver {
     /// of its own, which the parent's files are not copied into (overlay2, fuse-overlayfs).
     /// The layers of one image can then be applied at once.
     var appliesLayersIndependently: Bool { get }
+    /// The directory holding exactly the files layer `id` adds or changes, readable without
+    /// a mount (overlay2's `diff`, as Docker's `DiffGetter`); nil when only a mount shows them.
+    func ownFilesDirectory(_ id: LayerCacheID) -> String?
 }
 
 extension DiffApplyingDriver {
     public var appliesLayersIndependently: Bool { false }
+    public func ownFilesDirectory(_ id: LayerCacheID) -> String? { nil }
 }
 
 extension GraphDriver {

@@ -102,6 +102,8 @@ public final class Overlay2Driver: DiffApplyingDriver {
 
     public func directory(of id: LayerCacheID) -> String { home + "/" + id.rawValue }
     public func diffPath(of id: LayerCacheID) -> String { directory(of: id) + "/diff" }
+
+    public func ownFilesDirectory(_ id: LayerCacheID) -> String? { diffPath(of: id) }
     private func mergedPath(of id: LayerCacheID) -> String { directory(of: id) + "/merged" }
 
     // MARK: - Layers

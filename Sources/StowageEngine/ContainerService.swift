@@ -249,6 +249,7 @@ extension ContainerService {
     /// `mount`: mounts the container's root filesystem (once, however many hold it) and
     /// returns its path. It stays mounted after this process ends, until the last `unmount`.
     public func mount(_ text: String) throws -> String {
+        try storage.refuseIfReadOnly()
         let (record, mounted) = try storage.containerLayer(text)
         return try ContainerMountState.update(in: storage.containers.directory(of: record.ID)) { state in
             let path = try storage.driver.get(mounted.mountID)  // never put: the mount outlives this process
@@ -262,6 +263,7 @@ extension ContainerService {
     /// measures the writable layer for `ps -s`. Returns the mounts still held.
     @discardableResult
     public func unmount(_ text: String, force: Bool = false) throws -> Int {
+        try storage.refuseIfReadOnly()
         let (record, mounted) = try storage.containerLayer(text)
         return try ContainerMountState.update(in: storage.containers.directory(of: record.ID)) { state in
             state.mounts = force ? 0 : max(0, state.mounts - 1)
@@ -301,6 +303,13 @@ extension ContainerService {
     /// `export`: the container's whole root filesystem as one tar.
     public func export(_ text: String, to sink: ByteSink) throws {
         let (_, mounted) = try storage.containerLayer(text)
+        // A read-only root cannot hold a mount's directories: its layers are read through a
+        // read-only overlay elsewhere.
+        if storage.isReadOnly, let data = try storage.driver.metadata(mounted.mountID), let upper = data["UpperDir"] {
+            let layers = [upper] + (data["LowerDir"].map { $0.split(separator: ":").map(String.init) } ?? [])
+            _ = try ReadOnlyOverlayView.withView(of: layers) { try DirectoryArchiver.archive($0, to: sink) }
+            return
+        }
         let path = try storage.driver.get(mounted.mountID)
         defer { try? storage.driver.put(mounted.mountID) }
         _ = try DirectoryArchiver.archive(path, to: sink)

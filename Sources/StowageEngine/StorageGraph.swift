@@ -44,6 +44,9 @@ final class StorageGraph: Sendable {
 
     /// What the user should know about the driver choice (printed on standard error).
     let warnings: [String]
+    /// The data root is on a read-only filesystem (a read-only mount or snapshot): every
+    /// reading verb works, every change is refused.
+    let isReadOnly: Bool
 
     init(_ configuration: EngineConfiguration) throws {
         self.configuration = configuration
@@ -52,6 +55,7 @@ final class StorageGraph: Sendable {
             throw StowageError(.notFound, "data root \(root) does not exist: nothing was stored there yet")
         }
         try FileDescriptor.ensureDirectory(root, mode: 0o711)
+        isReadOnly = FileDescriptor.isOnReadOnlyFileSystem(root)
         lock = try FileLock(path: root + "/.stowage.lock")
         let exclusive = try lock.tryLock(exclusive: true)
         if !exclusive { try lock.lock(exclusive: false) }
@@ -79,7 +83,7 @@ final class StorageGraph: Sendable {
         volumes = try VolumeStore(root: root + "/volumes")
 
         if exclusive {
-            if !dockerRuns {
+            if !dockerRuns, !isReadOnly {  // what is read-only cannot have been left half changed since it was mounted so
                 try recoverAbandonedLeases()
                 if try needsFullSweep() { try graph.withExclusive { try sweepEverything() } }
             }
@@ -101,6 +105,7 @@ final class StorageGraph: Sendable {
     /// fails, what it left is rolled back (or, for removals, finished) at once; what cannot be
     /// is left, with the lease, to the next change.
     func mutation<T>(_ body: (Lease) throws -> T) throws -> T {
+        try refuseIfReadOnly()
         try refuseIfDockerRuns()
         try recoverAbandonedLeases()
         let lease = try leases.open()
@@ -116,6 +121,13 @@ final class StorageGraph: Sendable {
                 lease.abandon()
             }
             throw error
+        }
+    }
+
+    /// Refuses a change of a data root on a read-only filesystem, saying so.
+    func refuseIfReadOnly() throws {
+        if isReadOnly {
+            throw StowageError(.unsupported, "data root \(configuration.dataRoot) is on a read-only filesystem: it can be read, not changed")
         }
     }
 

@@ -170,6 +170,12 @@ public struct FileStatus: Sendable, Equatable {
 extension FileDescriptor {
     /// Creates the directory `path` with `mode` unless it exists already.
     /// - Throws: `SystemError` for anything but `EEXIST`.
+    /// Whether the filesystem holding `path` is mounted read-only.
+    public static func isOnReadOnlyFileSystem(_ path: String) -> Bool {
+        var info = statvfs()
+        return statvfs(path, &info) == 0 && (info.f_flag & UInt(ST_RDONLY)) != 0
+    }
+
     public static func ensureDirectory(_ path: String, mode: mode_t) throws {
         if mkdir(path, mode) != 0, errno != EEXIST {
             throw SystemError("mkdir", path: path, errno: errno)

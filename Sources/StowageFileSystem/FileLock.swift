@@ -8,10 +8,21 @@ public final class FileLock: Sendable {
     public let path: String
     private let descriptor: FileDescriptor
 
-    /// Opens (creating) the lock file; takes no lock yet.
+    /// Opens (creating) the lock file; takes no lock yet. On a read-only filesystem, where
+    /// nothing can change, the file is opened for reading (`flock` needs no more), or the
+    /// directory it would be in when it is not there.
     public init(path: String) throws {
         self.path = path
-        descriptor = try FileDescriptor.open(path, O_RDWR | O_CREAT | O_CLOEXEC, mode: 0o600)
+        do {
+            descriptor = try FileDescriptor.open(path, O_RDWR | O_CREAT | O_CLOEXEC, mode: 0o600)
+        } catch let error as SystemError where error.errno == EROFS {
+            if let file = try? FileDescriptor.open(path, O_RDONLY | O_CLOEXEC) {
+                descriptor = file
+            } else {
+                let parent = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+                descriptor = try FileDescriptor.openDirectory(parent.isEmpty ? "/" : parent)
+            }
+        }
     }
 
     /// Waits for the lock.

@@ -126,10 +126,16 @@ public final class LayerStore: Sendable {
     }
 
     /// Writes the layer's original tar stream, byte for byte, from its tar-split record and files.
+    /// The files come from the layer's own directory where the driver has one (no mount),
+    /// from its mounted view otherwise.
     public func assemble(_ layer: LayerRecord, to sink: ByteSink) throws {
+        let record = try FileSource(path: tarSplitPath(layer))
+        if let own = driver.ownFilesDirectory(layer.cacheID) {
+            _ = try TarSplitAssembler.assemble(record: record, directory: own, to: sink)
+            return
+        }
         let directory = try driver.get(layer.cacheID)
         defer { try? driver.put(layer.cacheID) }
-        let record = try FileSource(path: tarSplitPath(layer))
         _ = try TarSplitAssembler.assemble(record: record, directory: directory, to: sink)
     }
 

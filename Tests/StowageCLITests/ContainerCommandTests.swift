@@ -333,6 +333,44 @@ struct ContainerCommandTests {
         #expect(version.status == 0 && version.output.hasPrefix("Stowage:\n Version:           0.1.0\n OS/Arch:           linux/"), "\(version.output)")
     }
 
+    @Test("a data root on a read-only mount can be read by every reading verb, and refuses every change, saying why",
+          arguments: ["vfs", "overlay2", "btrfs"])
+    func readOnlyRoot(driver: String) throws {
+        let root = try Root(driver: driver, fixtures: ["whiteout+links"])
+        try root.run(["volume", "create", "data"])
+        try root.run(["create", "--name", "c1", "-v", "data:/data", "fixture/links"])
+        try root.write("c1", Self.writes)
+        let readOnly = root.directory.join("read-only")
+        try FileManager.default.createDirectory(atPath: readOnly, withIntermediateDirectories: false)
+        _ = try shell("mount --bind '\(root.path)' '\(readOnly)' && mount -o remount,bind,ro '\(readOnly)'")
+        defer { _ = try? shell("umount '\(readOnly)'") }
+        let reads: [[String]] = [["images", "-a"], ["ps", "-a", "-s", "--format", "{{.Names}} {{.Size}} {{.Mounts}} {{.Status}}"], ["history", "fixture/links"], ["inspect", "-f", "{{.Name}} {{.Driver}}", "c1"],
+                                 ["image", "inspect", "-f", "{{.Id}}", "fixture/whiteout"], ["volume", "ls"], ["volume", "inspect", "-f", "{{.Name}}", "data"],
+                                 ["system", "df"], ["info", "--format", "{{.Images}} {{.Containers}} {{.Driver}}"], ["diff", "c1"], ["check"]]
+        for arguments in reads {
+            let result = try stowage(["--data-root", readOnly] + arguments)
+            #expect(result.status == 0, "\(arguments): \(result.standardError)")
+            #expect(result.output == (try root.run(arguments)).replacingOccurrences(of: root.path, with: readOnly), "\(arguments)")
+        }
+        // Streams come out byte for byte as from the writable root.
+        for arguments in [["export", "c1"], ["save", "fixture/links"]] {
+            let result = try stowage(["--data-root", readOnly] + arguments)
+            let writable = try stowage(["--data-root", root.path] + arguments)
+            #expect(result.status == 0 && result.output == writable.output, "\(arguments): \(result.standardError)")
+        }
+        let before = try shell("cd '\(root.path)' && find . -printf '%p %s %T@\\n' | sort")
+        let changes: [[String]] = [["load", "-i", Fixtures.path("base.tar")], ["create", "fixture/links"], ["rm", "c1"], ["rmi", "fixture/whiteout"],
+                                   ["tag", "fixture/links", "other:1"], ["volume", "create", "v2"], ["volume", "rm", "data"], ["mount", "c1"],
+                                   ["unmount", "c1"], ["commit", "c1", "x:1"], ["rename", "c1", "c2"], ["image", "prune", "-f"],
+                                   ["container", "prune", "-f"], ["system", "prune", "-f"]]
+        for arguments in changes {
+            let result = try stowage(["--data-root", readOnly] + arguments)
+            #expect(result.status == 1 && result.standardError.contains("is on a read-only filesystem: it can be read, not changed"),
+                    "\(arguments): \(result.standardError)")
+        }
+        #expect(try shell("cd '\(root.path)' && find . -printf '%p %s %T@\\n' | sort") == before)
+    }
+
     @Test("the README's command table is the built stowage's help")
     func readmeCommandTable() throws {
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
