@@ -142,6 +142,6 @@ struct ImagePruneCommand: ParsableCommand {
 struct ImageCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "image", abstract: "Manage images.",
-        subcommands: [ImageListCommand.self, HistoryCommand.self, ImageInspectCommand.self, LoadCommand.self, SaveCommand.self,
+        subcommands: [ImageListCommand.self, HistoryCommand.self, ImageInspectCommand.self, LoadCommand.self, SaveCommand.self, ImportCommand.self,
                       TagCommand.self, ImageRemoveCommand.self, ImagePruneCommand.self])
 }

@@ -62,6 +62,35 @@ struct LoadCommand: ParsableCommand {
     }
 }
 
+/// `stowage import`: a one-layer image from a root filesystem tarball (a file or `-`).
+struct ImportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import", abstract: "Import the contents from a tarball to create a filesystem image.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(name: [.customShort("c"), .customLong("change")], help: "Apply Dockerfile instruction to the created image.")
+    var changes: [String] = []
+
+    @Option(name: [.customShort("m"), .customLong("message")], help: "Set commit message for imported image.")
+    var message: String?
+
+    @Argument(help: "The tarball (plain, gzip, zstd), or - for standard input.")
+    var file: String
+
+    @Argument(help: "The new image's name, REPOSITORY[:TAG].")
+    var reference: String?
+
+    func run() throws {
+        try reportingErrors {
+            var request = ImageImport(reference: reference)
+            request.message = message
+            request.changes = changes
+            print(try global.openEngine().images.importImage(from: try openInput(file), request))
+        }
+    }
+}
+
 /// `stowage save`: images as a docker-archive or an OCI layout.
 struct SaveCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -9,7 +9,7 @@ public struct StowageCommand: ParsableCommand {
         usage: "stowage [<global options>] <verb> [<arguments>]",
         discussion: GlobalOptions.helpSection,
         version: Engine.version,
-        subcommands: [LoadCommand.self, SaveCommand.self, PsCommand.self, RemoveContainerCommand.self, ImagesCommand.self,
+        subcommands: [LoadCommand.self, SaveCommand.self, ImportCommand.self, PsCommand.self, RemoveContainerCommand.self, ImagesCommand.self,
                       HistoryCommand.self, InspectCommand.self, TagCommand.self, RemoveImageCommand.self, ImageCommand.self,
                       InfoCommand.self, LayerCommand.self, CreateCommand.self, MountCommand.self, UnmountCommand.self,
                       DiffCommand.self, CommitCommand.self, ExportCommand.self, RenameCommand.self, ContainerCommand.self, VolumeCommand.self,

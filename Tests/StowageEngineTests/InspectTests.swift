@@ -353,4 +353,33 @@ struct InspectTests {
         }
         #expect(sortedVolumes(cells(mine.output)) == sortedVolumes(cells(theirs.output)), "\(mine.output)-- docker:\n\(theirs.output)")
     }
+
+    @Test("import makes the one-layer image docker's import makes: the same diff_id, config and history but for time and version")
+    func importTarball() throws {
+        let root = try DataRoot()
+        let engine = try DockerEngine(storageDriver: "vfs")
+        defer { engine.stop() }
+        // The base fixture's layer, gzip-compressed, as a root filesystem tarball.
+        let members = try ArchiveMembers(path: Fixtures.path("base.tar"))
+        let layer = try #require(members.files.first { $0.key.hasSuffix("/layer.tar") }?.value)
+        let tarball = try root.scratch.write("rootfs.tar", layer)
+        _ = try shell("gzip -k '\(tarball)'")
+        let configOf = { (dataRoot: String, id: String) throws -> String in
+            let text = try String(contentsOfFile: dataRoot + "/image/vfs/imagedb/content/sha256/" + id.dropFirst(7), encoding: .utf8)
+            return text.replacing(/"created":"[^"]*"/, with: "\"created\":\"<time>\"").replacing(/"docker_version":"[^"]*"/, with: "\"docker_version\":\"<version>\"")
+        }
+        for (arguments, input) in [(["import", "-c", #"CMD ["/bin/sh"]"#, "-c", "ENV A=1", "-m", "a message", tarball + ".gz", "imported:1"], nil),
+                                   (["import", "-", "imported:2"], Data(layer))] as [([String], Data?)] {
+            let mine = try root.run(arguments, input: input)
+            let theirs = try runProcess(["docker", "--host", "unix://\(engine.socket)"] + arguments, input: input)
+            #expect(mine.status == 0 && theirs.status == 0, "\(mine.standardError) -- docker: \(theirs.standardError)")
+            let (myID, theirID) = (mine.output.trimmingCharacters(in: .newlines), theirs.output.trimmingCharacters(in: .newlines))
+            #expect(try configOf(root.path, myID) == configOf(engine.dataRoot, theirID))
+            let history = ["history", "--format", "{{.CreatedBy}}|{{.Size}}|{{.Comment}}", arguments.last!]
+            #expect(try root.succeed(history) == engine.docker(history))
+        }
+        // The layer is the tarball as given: the base fixture's diff_id.
+        let baseLayer = try Fixtures.expected("base").diffIDs[0]
+        #expect(try root.succeed(["image", "inspect", "-f", "{{json .RootFS}}", "imported:2"]) == "{\"Type\":\"layers\",\"Layers\":[\"\(baseLayer)\"]}\n")
+    }
 }
