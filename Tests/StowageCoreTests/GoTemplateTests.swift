@@ -54,6 +54,29 @@ struct GoTemplateTests {
         #expect(failure("{{.Id}} {{.Config.Healthcheck}}") == #"template: :1:17: executing "" at <.Config.Healthcheck>: map has no entry for key "Healthcheck""#)
     }
 
+    @Test("idioms from the field: joined lists, parenthesised pipelines, $ inside ranges, pipes into printf")
+    func idioms() throws {
+        let layer = "sha256:8664d0a4573702b21424549185be4386fd3feab927dcd3e8e195ea2f7404ba10"
+        let image = JSONValue.object([
+            ("RepoTags", .strings(["fixture/base:latest", "fixture/base:v2"])), ("Architecture", .string("amd64")), ("Os", .string("linux")),
+            ("Config", .object([("Cmd", .strings(["/bin/sh"])), ("Labels", .null)])), ("Size", .integer(1_982_302)),
+            ("RootFS", .object([("Type", .string("layers")), ("Layers", .strings([layer]))])),
+        ])
+        // What the docker 28 CLI printed for the same templates on the same image.
+        let cases = [
+            ("{{range $i, $e := .RepoTags}}{{if $i}},{{end}}{{$e}}{{end}}", "fixture/base:latest,fixture/base:v2"),
+            (#"{{(index .RepoTags 0)}} {{len (index .RootFS.Layers 0)}} {{printf "%s-%d" (index .RepoTags 0) (len .RepoTags)}}"#,
+             "fixture/base:latest 71 fixture/base:latest-2"),
+            (#"{{if and .Os (eq .Architecture "amd64")}}yes{{end}} {{or "" "fallback"}} {{lt 1 2}} {{ge (len .RepoTags) 2}}"#, "yes fallback true true"),
+            (#"{{.Config.Cmd | json}} {{.Os | upper | printf "%q"}}"#, #"["/bin/sh"] "LINUX""#),
+            ("{{with $x := .Os}}{{$x}}{{end}} {{range .RootFS.Layers}}{{.}} {{$.Os}}{{end}}", "linux \(layer) linux"),
+            (#"{{index .Config.Labels "x"}}|{{.Size | printf "%d"}}|{{printf "%v" .RootFS.Layers}}"#, "|1982302|[\(layer)]"),
+        ]
+        for (template, expected) in cases {
+            #expect(try run(template, image) == expected, "\(template)")
+        }
+    }
+
     @Test("control structures: else if, with, range over maps and empty lists, break, variables, trim markers, comments")
     func controlStructures() throws {
         #expect(try run("{{if eq .Os \"windows\"}}w{{else if eq .Os \"linux\"}}l{{else}}o{{end}}") == "l")
