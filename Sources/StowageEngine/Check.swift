@@ -197,7 +197,7 @@ extension StorageGraph {
         for id in try leases.abandonedIDs() {
             findings.append(Finding(.leftover, "lease \(id) of a change that did not complete", repair: .run { try self.recoverClaimed(self.leases.claimAbandoned()) }))
         }
-        for directory in [layers.temporaryDirectory, configuration.dataRoot + "/tmp"] {
+        for directory in [layers.temporaryDirectory, configuration.dataRoot + "/tmp"] where FileDescriptor.exists(directory) {  // a read-only root Docker wrote may lack them
             let handle = try FileDescriptor.openDirectory(directory)
             for name in try handle.childNames() where !ofLiveChange(name) {
                 findings.append(Finding(.leftover, "\(directory)/\(name) is staging of no change in progress", repair: .run { try handle.removeEntry(name) }))

@@ -176,8 +176,10 @@ extension FileDescriptor {
         return statvfs(path, &info) == 0 && (info.f_flag & UInt(ST_RDONLY)) != 0
     }
 
+    /// Makes the directory unless it exists. On a read-only filesystem a missing one stays
+    /// missing (nothing can be put in it there; readers find it empty).
     public static func ensureDirectory(_ path: String, mode: mode_t) throws {
-        if mkdir(path, mode) != 0, errno != EEXIST {
+        if mkdir(path, mode) != 0, errno != EEXIST, errno != EROFS {
             throw SystemError("mkdir", path: path, errno: errno)
         }
     }

@@ -153,8 +153,14 @@ public struct LeaseDirectory: Sendable {
         return abandoned
     }
 
+    /// The leases' file names; none when the directory is missing (a read-only root that
+    /// Docker wrote has none).
     private func names() throws -> [String] {
-        try FileDescriptor.openDirectory(path).childNames()
+        do {
+            return try FileDescriptor.openDirectory(path).childNames()
+        } catch let error as SystemError where error.errno == ENOENT {
+            return []
+        }
     }
 
     /// Lines ended by a newline: a line still being appended is not an entry yet.

@@ -371,6 +371,22 @@ struct ContainerCommandTests {
         #expect(try shell("cd '\(root.path)' && find . -printf '%p %s %T@\\n' | sort") == before)
     }
 
+    @Test("a read-only data root without Stowage's own files (as dockerd leaves one) can be read")
+    func readOnlyDockerRoot() throws {
+        let root = try Root(driver: "vfs", fixtures: ["base"])
+        try root.run(["create", "--name", "c1", "fixture/base"])
+        _ = try shell("cd '\(root.path)' && rm -rf .stowage .stowage.lock .stowage-graph.lock tmp image/vfs/leases image/vfs/.repositories.lock")
+        let readOnly = root.directory.join("read-only")
+        try FileManager.default.createDirectory(atPath: readOnly, withIntermediateDirectories: false)
+        _ = try shell("mount --bind '\(root.path)' '\(readOnly)' && mount -o remount,bind,ro '\(readOnly)'")
+        defer { _ = try? shell("umount '\(readOnly)'") }
+        for arguments in [["images", "-q"], ["ps", "-a", "-q"], ["inspect", "-f", "{{.Name}}", "c1"], ["volume", "ls"], ["system", "df"], ["check"]] {
+            let result = try stowage(["--data-root", readOnly] + arguments)
+            #expect(result.status == 0, "\(arguments): \(result.standardError)")
+        }
+        #expect(try stowage(["--data-root", readOnly, "save", "fixture/base"]).output.count == (try stowage(["--data-root", root.path, "save", "fixture/base"]).output.count))
+    }
+
     @Test("the README's command table is the built stowage's help")
     func readmeCommandTable() throws {
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
