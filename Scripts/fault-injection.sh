@@ -13,12 +13,12 @@ stowage=${STOWAGE:-$repo/.build/debug/stowage}
 fixtures=$repo/Tests/Fixtures/docker
 if [[ ${SAMPLE:-0} == 1 ]]; then
     drivers=${DRIVERS:-"vfs overlay2"}
-    commands=${COMMANDS:-"load rmi rmi-forced prune create rm rm-orphaned commit volume-rm"}
+    commands=${COMMANDS:-"load rmi rmi-forced prune create rm rm-orphaned commit rename import volume-create volume-rm"}
     faults=${FAULTS:-"fsync:error=EIO write:error=ENOSPC mkdir:error=EACCES renameat2:signal=KILL unlinkat:signal=KILL"}
     points=${POINTS:-"1 2 4"}
 else
     drivers=${DRIVERS:-"vfs overlay2"}
-    commands=${COMMANDS:-"load rmi rmi-forced prune create rm rm-orphaned commit volume-rm"}
+    commands=${COMMANDS:-"load rmi rmi-forced prune create rm rm-orphaned commit rename import volume-create volume-rm"}
     faults=${FAULTS:-"fsync:error=EIO fdatasync:error=EIO sync_file_range:error=EIO syncfs:error=EIO write:error=ENOSPC write:error=EIO mkdir:error=ENOSPC mkdirat:error=ENOSPC openat:error=EACCES renameat2:error=EIO unlinkat:error=EIO symlink:error=ENOSPC fsync:signal=KILL renameat2:signal=KILL write:signal=KILL unlinkat:signal=KILL mkdir:signal=KILL"}
     points=${POINTS:-"$(seq -s ' ' 1 60)"}
 fi
@@ -31,6 +31,9 @@ cleanup_root() {
     rm -rf "$root"
 }
 trap 'for r in "$scratch"/*; do cleanup_root "$r"; done; rm -rf "$scratch"' EXIT
+# A root filesystem tarball for `import`: the base fixture's layer.
+rootfs=$scratch/rootfs.tar
+tar -xOf "$fixtures/base.tar" --wildcards '*/layer.tar' > "$rootfs"
 
 s() { "$stowage" --data-root "$root" --storage-driver "$driver" "$@"; }
 
@@ -45,6 +48,8 @@ setup() {
                    s mount c1 >/dev/null && echo changed > "$(s mount c1)/new-file" && s unmount -f c1 >/dev/null ;;
         rmi-forced) s load -q -i "$fixtures/whiteout.tar" && s load -q -i "$fixtures/links.tar" && s create --name c1 fixture/links >/dev/null ;;
         rm-orphaned) setup rmi-forced && s rmi -f fixture/links ;;
+        rename) s load -q -i "$fixtures/links.tar" && s create --name c1 fixture/links >/dev/null ;;
+        import|volume-create) s load -q -i "$fixtures/whiteout.tar" ;;
         volume-rm) s load -q -i "$fixtures/links.tar" && s volume create v1 >/dev/null &&
                    s create --name c1 -v v1:/etc fixture/links /bin/true >/dev/null && s rm c1 ;;
     esac
@@ -56,6 +61,9 @@ arguments() {
         rmi) echo rmi fixture/links ;;
         rmi-forced) echo rmi -f fixture/links ;;
         rm-orphaned) echo rm c1 ;;
+        rename) echo rename c1 c2 ;;
+        import) echo import -m imported "$rootfs" imported:1 ;;
+        volume-create) echo volume create --label a=b -o type=tmpfs -o device=tmpfs -o o=size=1m v2 ;;
         prune) echo image prune -a -f ;;
         create) echo create --name c1 -v data:/etc fixture/links /bin/true ;;
         rm) echo rm -v c1 ;;

@@ -138,7 +138,9 @@ extension ContainerService {
     public func rename(_ text: String, to newName: String) throws {
         guard !text.isEmpty, !newName.isEmpty else { throw StowageError(.invalidArgument, "Neither old nor new names may be empty") }
         let name = newName.hasPrefix("/") ? String(newName.dropFirst()) : newName
-        try storage.mutation { _ in
+        try storage.mutation { lease in
+            // Named in the lease first: recovery removes what a killed rewrite leaves staged.
+            try lease.add(.container(try storage.resolveContainer(text).ID))
             try storage.graph.withExclusive {
                 let record = try storage.resolveContainer(text)
                 guard record.name != name else {
