@@ -187,8 +187,9 @@ public final class LayerStore: Sendable {
             if won {
                 return LayerRegistration(layer: layer, applied: true, blobDigest: result.blobDigest, compression: result.compression)
             }
-            // Another process stored the same layer meanwhile: use theirs (now in the lease).
-            discard(unborn)
+            // Another process (or an earlier image) stored the same layer meanwhile: use theirs
+            // (now in the lease).
+            try remove(unborn)
             return LayerRegistration(layer: try requireLayer(chainID), applied: false,
                                      blobDigest: result.blobDigest, compression: result.compression)
         } catch {
@@ -237,9 +238,17 @@ public final class LayerStore: Sendable {
     }
 
     /// Removes what `prepareLayer` made, as far as it exists.
+    /// Removes what `prepareLayer` made, as far as it can (on a path that fails anyway: the
+    /// lease's `.cache` entry has recovery finish it).
     func discard(_ unborn: UnbornLayer) {
-        try? driver.remove(unborn.cacheID)
-        try? Self.removeTree(unborn.writeSet)
+        try? remove(unborn)
+    }
+
+    /// Removes what `prepareLayer` made, or throws: a change that goes on must not leave a
+    /// driver directory that no layer names.
+    private func remove(_ unborn: UnbornLayer) throws {
+        try driver.remove(unborn.cacheID)
+        try Self.removeTree(unborn.writeSet)
     }
 
     /// The layer `chainID` if it is stored, recorded in `lease` in the same hold of the graph
