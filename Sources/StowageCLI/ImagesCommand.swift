@@ -108,69 +108,6 @@ struct ImagesCommand: ParsableCommand {
     }
 }
 
-/// `--filter` of `images`, as dockerd's: `dangling=true|false`, `reference=PATTERN` (shell
-/// globs), `before=IMAGE` and `since=IMAGE` (created before or after it), `label=KEY[=VALUE]`.
-struct ImageFilters {
-    var dangling: Bool?
-    var referencePatterns: [String] = []
-    /// Created strictly before this time, and strictly after that one (seconds).
-    var createdBefore: Int64?
-    var createdAfter: Int64?
-    var labels: [String] = []
-    private let engine: Engine
-
-    init(_ filters: [String], engine: Engine) throws {
-        self.engine = engine
-        for filter in filters {
-            let parts = filter.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2 else { throw StowageError(.invalidArgument, "bad format of filter (expected name=value)") }
-            switch parts[0] {
-            case "dangling":
-                guard let value = Bool(parts[1].lowercased()) ?? (parts[1] == "1" ? true : parts[1] == "0" ? false : nil) else {
-                    throw StowageError(.invalidArgument, "invalid filter 'dangling=\(parts[1])'")
-                }
-                dangling = value
-            case "reference":
-                referencePatterns.append(parts[1])
-            case "before", "since":
-                let created = try engine.images.config(of: try engine.images.resolve(parts[1])).createdSeconds ?? 0
-                if parts[0] == "before" { createdBefore = min(createdBefore ?? created, created) } else { createdAfter = max(createdAfter ?? created, created) }
-            case "label":
-                labels.append(parts[1])
-            default:
-                throw StowageError(.invalidArgument, "invalid filter '\(parts[0])'")
-            }
-        }
-    }
-
-    func matches(_ summary: ImageSummary) -> Bool {
-        if let dangling, summary.isDangling != dangling { return false }
-        if let createdBefore, summary.created >= createdBefore { return false }
-        if let createdAfter, summary.created <= createdAfter { return false }
-        if !labels.isEmpty {
-            let imageLabels = (try? engine.images.config(of: summary.id))?.config?.Labels ?? [:]
-            let matchesAll = labels.allSatisfy { label in
-                let pair = label.split(separator: "=", maxSplits: 1).map(String.init)
-                return pair.count == 2 ? imageLabels[pair[0]] == pair[1] : imageLabels[pair[0]] != nil
-            }
-            if !matchesAll { return false }
-        }
-        if !referencePatterns.isEmpty {
-            return summary.references.contains(where: matchesReference)
-        }
-        return true
-    }
-
-    /// A pattern matches the familiar name, or name and tag.
-    func matchesReference(_ reference: StowageCore.Reference) -> Bool {
-        guard !referencePatterns.isEmpty else { return true }
-        return referencePatterns.contains { pattern in
-            let target = pattern.contains(":") || pattern.contains("@") ? reference.familiarString : reference.familiarName
-            return fnmatch(pattern, target, 0) == 0
-        }
-    }
-}
-
 #if canImport(Glibc)
 import Glibc
 #endif

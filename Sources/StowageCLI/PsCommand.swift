@@ -130,47 +130,6 @@ struct ContainerRow {
     }
 }
 
-/// `ps --filter`.
-struct ContainerFilters {
-    private var conditions: [(String, String)] = []
-    private var ancestors: Set<String> = []
-
-    init(_ filters: [String], engine: Engine) throws {
-        for filter in filters {
-            let pair = filter.split(separator: "=", maxSplits: 1).map(String.init)
-            guard pair.count == 2, ["name", "id", "status", "label", "ancestor", "volume"].contains(pair[0]) else {
-                throw StowageError(.invalidArgument, "invalid filter '\(filter)' (name=, id=, status=, label=, ancestor=, volume= are supported)")
-            }
-            if pair[0] == "ancestor" { ancestors.insert(try engine.images.resolve(pair[1]).description) }
-            conditions.append((pair[0], pair[1]))
-        }
-    }
-
-    /// Whether a `status=` filter is given (which lists stopped containers without `-a`).
-    var filtersStatus: Bool { conditions.contains { $0.0 == "status" } }
-
-    /// Filters of one kind match when any of their values does; all kinds must match.
-    func matches(_ summary: ContainerSummary) -> Bool {
-        let record = summary.record
-        let kinds = Dictionary(grouping: conditions, by: \.0)
-        return kinds.allSatisfy { kind, values in
-            values.contains { _, value in
-                switch kind {
-                case "name": record.name.contains(value.hasPrefix("/") ? String(value.dropFirst()) : value)
-                case "id": record.ID.hasPrefix(value)
-                case "status": record.status == value
-                case "label":
-                    value.contains("=") ? (record.Config.Labels ?? [:]).contains { "\($0.key)=\($0.value)" == value }
-                                        : (record.Config.Labels ?? [:])[value] != nil
-                case "ancestor": ancestors.contains(record.Image)
-                case "volume": record.volumeNames.contains(value) || (record.MountPoints ?? [:]).keys.contains(value)
-                default: false
-                }
-            }
-        }
-    }
-}
-
 /// Go's `strconv.Quote` for printable text: backslash escapes for quotes, backslashes and
 /// control characters.
 func goQuote(_ text: String) -> String {
