@@ -8,26 +8,23 @@ import StowageCore
 enum Units {
     /// `HumanSizeWithPrecision`: decimal units, `%.*g`: `1.98MB`, `17B`, `0B`.
     static func humanSize(_ bytes: Int64, precision: Int32 = 3) -> String {
-        let units = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"]
-        var size = Double(bytes)
-        var index = 0
-        while size >= 1000, index < units.count - 1 {
-            size /= 1000
-            index += 1
-        }
-        return significant(size, precision) + units[index]
+        scaled(bytes, by: 1000, units: ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"], precision: precision)
     }
 
     /// `BytesSize`: binary units, four significant digits (`23.54GiB`), as `docker info` shows memory.
     static func binarySize(_ bytes: Int64) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"]
+        scaled(bytes, by: 1024, units: ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"], precision: 4)
+    }
+
+    /// go-units' scaling: divided by `base` while it reaches it, with the unit of that power.
+    private static func scaled(_ bytes: Int64, by base: Double, units: [String], precision: Int32) -> String {
         var size = Double(bytes)
         var index = 0
-        while size >= 1024, index < units.count - 1 {
-            size /= 1024
+        while size >= base, index < units.count - 1 {
+            size /= base
             index += 1
         }
-        return significant(size, 4) + units[index]
+        return significant(size, precision) + units[index]
     }
 
     /// `HumanDuration`: `Less than a second`, `About a minute`, `3 hours`, `2 weeks`, …

@@ -197,6 +197,18 @@ struct ImageVerbTests {
             if let dataRoot { names.append((dataRoot, "<root>", false)) }
         }
 
+        /// Stowage on `root`.
+        static func stowage(_ root: DataRoot, environment: [String: String]? = nil) -> SideOfComparison {
+            SideOfComparison(dataRoot: root.path) { try root.run($0, environment: environment) }
+        }
+
+        /// The docker CLI on `engine`.
+        static func docker(_ engine: DockerEngine, environment: [String: String]? = nil) -> SideOfComparison {
+            SideOfComparison(dataRoot: engine.dataRoot) {
+                try runProcess(["docker", "--host", "unix://\(engine.socket)"] + $0, environment: environment)
+            }
+        }
+
         /// Shows `text` as `token` from now on.
         func name(_ text: String, as token: String) { names.append((text, token, false)) }
 

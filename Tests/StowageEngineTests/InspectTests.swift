@@ -9,8 +9,8 @@ struct InspectTests {
         let root = try DataRoot()
         let engine = try DockerEngine(storageDriver: "vfs")
         defer { engine.stop() }
-        let stowage = ImageVerbTests.SideOfComparison(dataRoot: root.path) { try root.run($0) }
-        let docker = ImageVerbTests.SideOfComparison(dataRoot: engine.dataRoot) { try runProcess(["docker", "--host", "unix://\(engine.socket)"] + $0) }
+        let stowage = ImageVerbTests.SideOfComparison.stowage(root)
+        let docker = ImageVerbTests.SideOfComparison.docker(engine)
         let setup: [[String]] = [
             ["load", "-i", Fixtures.path("base.tar")],
             ["volume", "create", "vv"],
@@ -67,8 +67,8 @@ struct InspectTests {
         let root = try DataRoot()
         let engine = try DockerEngine(storageDriver: "vfs")
         defer { engine.stop() }
-        let stowage = ImageVerbTests.SideOfComparison(dataRoot: root.path) { try root.run($0) }
-        let docker = ImageVerbTests.SideOfComparison(dataRoot: engine.dataRoot) { try runProcess(["docker", "--host", "unix://\(engine.socket)"] + $0) }
+        let stowage = ImageVerbTests.SideOfComparison.stowage(root)
+        let docker = ImageVerbTests.SideOfComparison.docker(engine)
         let script: [[String]] = [
             ["load", "-i", Fixtures.path("whiteout+links.tar")],
             ["volume", "create", "--label", "team=a", "averylongvolumename-0123"],
@@ -110,8 +110,8 @@ struct InspectTests {
         let root = try DataRoot()
         let engine = try DockerEngine(storageDriver: "vfs")
         defer { engine.stop() }
-        let stowage = ImageVerbTests.SideOfComparison(dataRoot: root.path) { try root.run($0) }
-        let docker = ImageVerbTests.SideOfComparison(dataRoot: engine.dataRoot) { try runProcess(["docker", "--host", "unix://\(engine.socket)"] + $0) }
+        let stowage = ImageVerbTests.SideOfComparison.stowage(root)
+        let docker = ImageVerbTests.SideOfComparison.docker(engine)
         // Mount by mount (docker lists them in Go's random map order).
         let mount = { (path: String) in
             "{{range .Mounts}}{{if eq .Destination \"\(path)\"}}\(path): {{.Type}} {{.Driver}} {{.Mode}} {{.RW}} {{.Propagation}} {{len .Name}}{{end}}{{end}}"
@@ -161,10 +161,8 @@ struct InspectTests {
         let engine = try DockerEngine(storageDriver: "vfs")
         defer { engine.stop() }
         let environment = ["PASSED": "from-the-caller"]
-        let stowage = ImageVerbTests.SideOfComparison(dataRoot: root.path) { try root.run($0, environment: environment) }
-        let docker = ImageVerbTests.SideOfComparison(dataRoot: engine.dataRoot) {
-            try runProcess(["docker", "--host", "unix://\(engine.socket)"] + $0, environment: environment)
-        }
+        let stowage = ImageVerbTests.SideOfComparison.stowage(root, environment: environment)
+        let docker = ImageVerbTests.SideOfComparison.docker(engine, environment: environment)
         let envFile = try root.scratch.write("env", "# a comment\nFROMFILE=yes\n\n  SPACED=a b \nPASSED\nUNSET_HERE\nB=from-file\n")
         let labelFile = try root.scratch.write("labels", "lf1=a\n# no\nlf2\n")
         let script: [[String]] = [
@@ -210,8 +208,8 @@ struct InspectTests {
         let root = try DataRoot()
         let engine = try DockerEngine(storageDriver: "vfs")
         defer { engine.stop() }
-        let stowage = ImageVerbTests.SideOfComparison(dataRoot: root.path) { try root.run($0) }
-        let docker = ImageVerbTests.SideOfComparison(dataRoot: engine.dataRoot) { try runProcess(["docker", "--host", "unix://\(engine.socket)"] + $0) }
+        let stowage = ImageVerbTests.SideOfComparison.stowage(root)
+        let docker = ImageVerbTests.SideOfComparison.docker(engine)
         let script: [[String]] = [
             ["load", "-i", Fixtures.path("whiteout+links.tar")],
             ["load", "-i", Fixtures.path("base.tar")],
@@ -254,8 +252,8 @@ struct InspectTests {
         let root = try DataRoot()
         let engine = try DockerEngine(storageDriver: "vfs")
         defer { engine.stop() }
-        let stowage = ImageVerbTests.SideOfComparison(dataRoot: root.path) { try root.run($0) }
-        let docker = ImageVerbTests.SideOfComparison(dataRoot: engine.dataRoot) { try runProcess(["docker", "--host", "unix://\(engine.socket)"] + $0) }
+        let stowage = ImageVerbTests.SideOfComparison.stowage(root)
+        let docker = ImageVerbTests.SideOfComparison.docker(engine)
         let changes = ["-c", "EXPOSE 80 443/udp", "-c", "ENV A=1", "-c", "onbuild run echo hi", "-c", "LABEL x=y",
                        "-c", #"HEALTHCHECK --interval=1m30s --timeout=500ms --retries=3 CMD ["curl","-f","http://localhost/"]"#,
                        "-c", "WORKDIR /srv", "-c", "VOLUME /data", "-c", "USER nobody", "-c", #"ENTRYPOINT ["/bin/echo"]"#]
@@ -295,8 +293,8 @@ struct InspectTests {
         let root = try DataRoot()
         let engine = try DockerEngine(storageDriver: "vfs")
         defer { engine.stop() }
-        let stowage = ImageVerbTests.SideOfComparison(dataRoot: root.path) { try root.run($0) }
-        let docker = ImageVerbTests.SideOfComparison(dataRoot: engine.dataRoot) { try runProcess(["docker", "--host", "unix://\(engine.socket)"] + $0) }
+        let stowage = ImageVerbTests.SideOfComparison.stowage(root)
+        let docker = ImageVerbTests.SideOfComparison.docker(engine)
         let script: [[String]] = [
             ["volume", "create", "-d", "local", "-o", "type=tmpfs", "-o", "device=tmpfs", "-o", "o=size=10m", "--label", "a=b", "tv"],
             ["volume", "inspect", "-f", "{{json .Options}} {{.Driver}} {{json .Labels}} {{.Mountpoint}}", "tv"],
@@ -324,8 +322,8 @@ struct InspectTests {
         let root = try DataRoot()
         let engine = try DockerEngine(storageDriver: "vfs")
         defer { engine.stop() }
-        let stowage = ImageVerbTests.SideOfComparison(dataRoot: root.path) { try root.run($0) }
-        let docker = ImageVerbTests.SideOfComparison(dataRoot: engine.dataRoot) { try runProcess(["docker", "--host", "unix://\(engine.socket)"] + $0) }
+        let stowage = ImageVerbTests.SideOfComparison.stowage(root)
+        let docker = ImageVerbTests.SideOfComparison.docker(engine)
         for arguments in [["load", "-i", Fixtures.path("whiteout+links.tar")], ["load", "-i", Fixtures.path("base.tar")],
                           ["load", "-i", Fixtures.path("many-layers.tar")], ["tag", "fixture/base", "second:tag"],
                           ["volume", "create", "kept"], ["create", "--name", "c1", "-v", "kept:/data", "fixture/links"],
