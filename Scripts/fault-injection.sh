@@ -14,12 +14,12 @@ stowage=${STOWAGE:-$repo/.build/debug/stowage}
 fixtures=$repo/Tests/Fixtures/docker
 if [[ ${SAMPLE:-0} == 1 ]]; then
     drivers=${DRIVERS:-"vfs overlay2"}
-    commands=${COMMANDS:-"load rmi rmi-forced prune create rm rm-orphaned commit rename import volume-create volume-rm"}
+    commands=${COMMANDS:-"load rmi rmi-forced prune create rm rm-orphaned commit rename import volume-create volume-rm cp"}
     faults=${FAULTS:-"fsync:error=EIO write:error=ENOSPC mkdir:error=EACCES renameat2:signal=KILL unlinkat:signal=KILL"}
     points=${POINTS:-"1 2 4"}
 else
     drivers=${DRIVERS:-"vfs overlay2"}
-    commands=${COMMANDS:-"load rmi rmi-forced prune create rm rm-orphaned commit rename import volume-create volume-rm"}
+    commands=${COMMANDS:-"load rmi rmi-forced prune create rm rm-orphaned commit rename import volume-create volume-rm cp"}
     faults=${FAULTS:-"fsync:error=EIO fdatasync:error=EIO sync_file_range:error=EIO syncfs:error=EIO write:error=ENOSPC write:error=EIO mkdir:error=ENOSPC mkdirat:error=ENOSPC openat:error=EACCES renameat2:error=EIO unlinkat:error=EIO symlink:error=ENOSPC fsync:signal=KILL renameat2:signal=KILL write:signal=KILL unlinkat:signal=KILL mkdir:signal=KILL"}
     points=${POINTS:-"$(seq -s ' ' 1 60)"}
 fi
@@ -35,6 +35,8 @@ trap 'for r in "$scratch"/*; do cleanup_root "$r"; done; rm -rf "$scratch"' EXIT
 # A root filesystem tarball for `import`: the base fixture's layer.
 rootfs=$scratch/rootfs.tar
 tar -xOf "$fixtures/base.tar" --wildcards '*/layer.tar' > "$rootfs"
+# A tree of files for `cp` into a container.
+tree=$scratch/tree; mkdir -p "$tree" && tar -xf "$rootfs" -C "$tree"
 
 s() { "$stowage" --data-root "$root" --storage-driver "$driver" "$@"; }
 
@@ -50,6 +52,8 @@ setup() {
         rmi-forced) s load -q -i "$fixtures/whiteout.tar" && s load -q -i "$fixtures/links.tar" && s create --name c1 fixture/links >/dev/null ;;
         rm-orphaned) setup rmi-forced && s rmi -f fixture/links ;;
         rename) s load -q -i "$fixtures/links.tar" && s create --name c1 fixture/links >/dev/null ;;
+        cp) s load -q -i "$fixtures/links.tar" && s create --name c1 -v data:/data fixture/links >/dev/null &&
+            s ps -a -s >/dev/null ;;  # a size recorded as exact, which the copy must make stale
         import|volume-create) s load -q -i "$fixtures/whiteout.tar" ;;
         volume-rm) s load -q -i "$fixtures/links.tar" && s volume create v1 >/dev/null &&
                    s create --name c1 -v v1:/etc fixture/links /bin/true >/dev/null && s rm c1 ;;
@@ -63,6 +67,7 @@ arguments() {
         rmi-forced) echo rmi -f fixture/links ;;
         rm-orphaned) echo rm c1 ;;
         rename) echo rename c1 c2 ;;
+        cp) echo cp "$tree/." c1:/tmp ;;  # an existing directory: a copy redone is the same
         import) echo import -m imported "$rootfs" imported:1 ;;
         volume-create) echo volume create --label a=b -o type=tmpfs -o device=tmpfs -o o=size=1m v2 ;;
         prune) echo image prune -a -f ;;
@@ -79,6 +84,7 @@ state() {
     s ps -a --format '{{.Names}}' | sort
     s volume ls -q | sort
     echo "layers $(ls "$root/image/$driver/layerdb/sha256" | wc -l)"
+    if [[ $command == cp ]]; then s diff c1; s ps -a -s --format '{{.Names}} {{.Size}}'; fi
 }
 
 cases=0 failures=0

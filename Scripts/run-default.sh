@@ -79,6 +79,10 @@ echo "hello" > "$rootfs/hello.txt"
 echo "demo" >> "$rootfs/etc/hostname"
 rm -f "$rootfs/etc/group"
 run unmount demo
+echo "a note copied in" > "$work/note.txt"
+run cp "$work/note.txt" demo:/note.txt
+run cp demo:/hello.txt "$work/hello-copied-out.txt"
+[[ "$(cat "$work/hello-copied-out.txt")" == hello ]] || { echo "cp out of the container gave another file" >&2; exit 1; }
 run diff demo
 run ps -a -s
 run commit -m "hello" demo stowage/demo

@@ -17,8 +17,32 @@ public struct ApplyOptions: Sendable {
     public var expectedDiffID: DiffID?
     /// When set, the digest of the bytes as received must be this.
     public var expectedBlobDigest: BlobDigest?
+    /// When set, the stream is a copy (`docker cp`, Docker's `Untar`), not a layer.
+    public var copy: CopyRules?
 
     public init() {}
+}
+
+/// How extracting a copy (`docker cp` into a container) differs from applying a layer:
+/// `.wh.` names are files like any other, an entry never replaces a directory with a
+/// non-directory or the other way round (Docker's `NoOverwriteDirNonDir`), and an entry
+/// naming the destination itself leaves it as it is.
+public struct CopyRules: Sendable {
+    /// Who owns what a copy writes.
+    public enum Ownership: Sendable {
+        /// The tar's owners (`docker cp` into a container).
+        case fromArchive
+        /// One owner for every entry (`docker cp -a`: the container's user).
+        case fixed(uid: UInt32, gid: UInt32)
+        /// Whoever writes: no `chown` (`docker cp` out of a container, Docker's `NoLchown`).
+        case unchanged
+    }
+
+    public var ownership: Ownership
+
+    public init(ownership: Ownership = .fromArchive) {
+        self.ownership = ownership
+    }
 }
 
 /// What an apply computed in its single pass over the stream.

@@ -28,10 +28,14 @@ final class EntryWriter {
     private let rootStartedEmpty: Bool
     /// Whether this layer made a symbolic link, which can give what it made a second path.
     private var madeSymbolicLink = false
+    /// How the root and the destination of a copy are named in messages (container paths).
+    private let shownRoot: String, shownDestination: String
 
-    init(root: FileDescriptor, options: ApplyOptions) {
+    init(root: FileDescriptor, options: ApplyOptions, shownRoot: String = "/", shownDestination: String = "/") {
         self.root = root
         self.options = options
+        self.shownRoot = shownRoot
+        self.shownDestination = shownDestination
         rootStartedEmpty = (try? root.isEmptyDirectory()) ?? false
     }
 
@@ -39,12 +43,17 @@ final class EntryWriter {
 
     /// Writes one entry; `observe` sees every byte of the entry's data as it passes.
     func write(_ header: TarHeader, data: TarReader, observe: PayloadObserver?) throws {
-        let components = try LayerPath.components(header.nameBytes)
+        try write(header, at: try LayerPath.components(header.nameBytes), linkTarget: nil, data: data, observe: observe)
+    }
+
+    /// Writes one entry at `components` of the root; a hard link points at `linkTarget`
+    /// (components of the root too) when given, at its own link name otherwise.
+    func write(_ header: TarHeader, at components: [String], linkTarget: [String]?, data: TarReader, observe: PayloadObserver?) throws {
         let entryName = header.name
         do {
-            try write(header, components: components, data: data, observe: observe)
+            try write(header, components: components, linkTarget: linkTarget, data: data, observe: observe)
         } catch let error as SystemError {
-            throw StowageError(.ioFailure, "cannot apply layer entry \"\(entryName)\"", underlying: error)
+            throw StowageError(.ioFailure, "cannot \(options.copy == nil ? "apply layer entry" : "extract") \"\(entryName)\"", underlying: error)
         } catch let error as StowageError {
             throw error
         }
@@ -85,9 +94,11 @@ final class EntryWriter {
 
     // MARK: - Entries
 
-    private func write(_ header: TarHeader, components: [String], data: TarReader, observe: PayloadObserver?) throws {
+    private func write(_ header: TarHeader, components: [String], linkTarget: [String]?, data: TarReader,
+                       observe: PayloadObserver?) throws {
         if case .globalExtendedHeader = header.kind { return }
         guard let base = components.last else {
+            if options.copy != nil { return }  // the destination of a copy keeps its own metadata
             guard header.kind == .directory else {
                 throw StowageError(.unsafePath, "layer entry \"\(header.name)\" names the layer root but is not a directory")
             }
@@ -96,7 +107,7 @@ final class EntryWriter {
             return
         }
         let parentComponents = Array(components.dropLast())
-        if base.hasPrefix(Whiteout.prefix) {
+        if base.hasPrefix(Whiteout.prefix), options.copy == nil {
             try writeWhiteout(header, base: base, parentComponents: parentComponents)
             return
         }
@@ -105,6 +116,12 @@ final class EntryWriter {
         let mayExist = !rootStartedEmpty || madeSymbolicLink || created.contains(path)
         let existing = mayExist ? try parent.statusOfEntry(base) : nil
         if let existing, !(existing.isDirectory && header.kind == .directory) {
+            if options.copy != nil, existing.isDirectory != (header.kind == .directory) {
+                let shown = shownRoot == "/" ? "/" + path : shownRoot + "/" + path
+                throw StowageError(.alreadyExists, existing.isDirectory
+                    ? "cannot overwrite directory \"\(shown)\" with non-directory \"\(shownDestination)\""
+                    : "cannot overwrite non-directory \"\(shown)\" with directory \"\(shownDestination)\"")
+            }
             try parent.removeEntry(base)
             cachedParent = nil
         }
@@ -137,7 +154,7 @@ final class EntryWriter {
             cachedParent = nil
             try applyMetadata(header, name: base, in: parent, isSymbolicLink: true)
         case .hardLink:
-            let targetComponents = try LayerPath.components(header.linkNameBytes, what: "hard link target of \"\(header.name)\"")
+            let targetComponents = try linkTarget ?? LayerPath.components(header.linkNameBytes, what: "hard link target of \"\(header.name)\"")
             guard let targetBase = targetComponents.last else {
                 throw StowageError(.unsafePath, "hard link \"\(header.name)\" points at the layer root")
             }
@@ -227,8 +244,15 @@ final class EntryWriter {
     private func applyMetadata(_ header: TarHeader, handle: FileDescriptor? = nil, name: String, in parent: FileDescriptor,
                                isDirectory: Bool = false, isSymbolicLink: Bool = false) throws {
         let entry = try handle ?? (name == "." ? parent : parent.openEntryHandle(name))
-        if options.restoreOwnership {
-            try entry.changeOwner(uid: UInt32(truncatingIfNeeded: header.uid), gid: UInt32(truncatingIfNeeded: header.gid))
+        switch options.copy?.ownership {
+        case .fixed(let uid, let gid)?:
+            try entry.changeOwner(uid: uid, gid: gid)
+        case .unchanged?:
+            break
+        case .fromArchive?, nil:
+            if options.restoreOwnership {
+                try entry.changeOwner(uid: UInt32(truncatingIfNeeded: header.uid), gid: UInt32(truncatingIfNeeded: header.gid))
+            }
         }
         for (key, value) in header.xattrs.sorted(by: { $0.key < $1.key }) {
             do {

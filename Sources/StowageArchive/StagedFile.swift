@@ -49,12 +49,13 @@ public final class StagedFile {
     }
 
     /// Removes the staging files in `directory` whose writer is dead (`.partial-<pid>…` of
-    /// a process that no longer exists). Returns how many it removed.
+    /// a process that no longer exists), only those of the file `of` names when given.
+    /// Returns how many it removed.
     @discardableResult
-    public static func removeAbandoned(in directory: String) -> Int {
+    public static func removeAbandoned(in directory: String, of fileName: String? = nil) -> Int {
         guard let handle = try? FileDescriptor.openDirectory(directory), let names = try? handle.childNames() else { return 0 }
         var removed = 0
-        for name in names where writerIsGone(name) {
+        for name in names where (fileName.map { name.hasPrefix($0 + ".partial-") } ?? true) && writerIsGone(name) {
             if (try? handle.removeEntry(name)) != nil { removed += 1 }
         }
         return removed

@@ -260,7 +260,7 @@ struct ContainerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "container", abstract: "Manage containers.",
         subcommands: [CreateCommand.self, ContainerListCommand.self, MountCommand.self, UnmountCommand.self, DiffCommand.self,
-                      CommitCommand.self, ExportCommand.self, ContainerInspectCommand.self, RenameCommand.self, ContainerRemoveCommand.self,
+                      CommitCommand.self, ExportCommand.self, CopyCommand.self, ContainerInspectCommand.self, RenameCommand.self, ContainerRemoveCommand.self,
                       ContainerPruneCommand.self])
 }
 

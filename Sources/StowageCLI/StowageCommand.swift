@@ -12,7 +12,7 @@ public struct StowageCommand: ParsableCommand {
         subcommands: [LoadCommand.self, SaveCommand.self, ImportCommand.self, PsCommand.self, RemoveContainerCommand.self, ImagesCommand.self,
                       HistoryCommand.self, InspectCommand.self, TagCommand.self, RemoveImageCommand.self, ImageCommand.self,
                       InfoCommand.self, LayerCommand.self, CreateCommand.self, MountCommand.self, UnmountCommand.self,
-                      DiffCommand.self, CommitCommand.self, ExportCommand.self, RenameCommand.self, ContainerCommand.self, VolumeCommand.self,
+                      DiffCommand.self, CommitCommand.self, ExportCommand.self, CopyCommand.self, RenameCommand.self, ContainerCommand.self, VolumeCommand.self,
                       SystemCommand.self, CheckCommand.self, VersionCommand.self]
     )
     public init() {}

@@ -209,7 +209,10 @@ extension StorageGraph {
         stagingDirectories += try FileDescriptor.openDirectory(mountedLayers.root).childNames().map { mountedLayers.path(of: $0) }
         for directory in stagingDirectories {
             guard let handle = try? FileDescriptor.openDirectory(directory) else { continue }
-            for name in try handle.childNames() where name.contains(".partial-") && StagedFile.writerIsGone(name) {
+            // A container's state file staged by a killed writer goes at the next update of
+            // that state (`ContainerMountState.update`) or with the container: not left over.
+            for name in try handle.childNames() where name.contains(".partial-") && StagedFile.writerIsGone(name)
+                && !name.hasPrefix(ContainerMountState.fileName + ".partial-") {
                 findings.append(Finding(.leftover, "\(directory)/\(name) is a staging file of a dead process", repair: .run { try handle.removeEntry(name) }))
             }
         }

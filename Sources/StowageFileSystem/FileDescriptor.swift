@@ -186,10 +186,11 @@ extension FileDescriptor {
 }
 
 extension FileDescriptor {
-    /// The status of what is at `path` (not following a final symlink), or nil when nothing is.
-    public static func status(at path: String) -> FileStatus? {
+    /// The status of what is at `path` (a final symlink itself unless `followingLink`), or
+    /// nil when nothing is.
+    public static func status(at path: String, followingLink: Bool = false) -> FileStatus? {
         var st = stat()
-        return lstat(path, &st) == 0 ? FileStatus(st) : nil
+        return (followingLink ? stat(path, &st) : lstat(path, &st)) == 0 ? FileStatus(st) : nil
     }
 
     /// Whether anything (even a dangling symlink) is at `path`.

@@ -37,15 +37,19 @@ struct ContainerMountState: Codable, Equatable {
     static func update<T>(in directory: String, _ body: (inout ContainerMountState) throws -> T) throws -> T {
         let lock = try FileLock(path: directory + "/.stowage-state.lock")
         return try lock.withExclusive {
+            StagedFile.removeAbandoned(in: directory, of: fileName)  // a writer killed under this lock
             var state = read(in: directory)
-            let before = state
             let result = try body(&state)
-            if state != before {
-                let bytes = try JSONEncoder().encode(state)
-                try StagedFile.write(Array(bytes), to: directory + "/" + fileName, mode: 0o600)
-            }
+            if state != read(in: directory) { try state.save(in: directory) }
             return result
         }
+    }
+
+    /// Writes the state now, under the lock `update` holds: for a change that must be on disk
+    /// before the work it announces begins (a copy into the layer, which a kill may cut short).
+    func save(in directory: String) throws {
+        let bytes = try JSONEncoder().encode(self)
+        try StagedFile.write(Array(bytes), to: directory + "/" + Self.fileName, mode: 0o600)
     }
 
     /// The state as recorded (no lock: a reader may see the state just before a change).
