@@ -5,7 +5,7 @@ let package = Package(
     name: "Stowage",
     products: [
         .library(name: "Stowage", targets: ["StowageCore", "StowageTar", "StowageFileSystem", "StowageArchive", "StowageDrivers",
-                                           "StowageLayers", "StowageImages", "StowageDistribution", "StowageEngine"]),
+                                           "StowageLayers", "StowageImages", "StowageDistribution", "StowageDockerTypes", "StowageEngine"]),
         .executable(name: "stowage", targets: ["stowage"]),
     ],
     dependencies: [
@@ -34,10 +34,12 @@ let package = Package(
         .target(name: "StowageImages", dependencies: ["StowageCore", "StowageFileSystem", "StowageArchive"]),
         // Images in and out: docker-archive and OCI layouts.
         .target(name: "StowageDistribution", dependencies: ["StowageCore", "StowageFileSystem", "StowageArchive", "StowageTar", "StowageLayers", "StowageImages"]),
+        // Docker's objects (the Engine API's JSON) as Swift types: what the CLI prints and the server sends.
+        .target(name: "StowageDockerTypes", dependencies: ["StowageCore"]),
         // The engine: a data root opened with its driver and stores; what the verbs do.
-        .target(name: "StowageEngine", dependencies: ["StowageCore", "StowageFileSystem", "StowageArchive", "StowageTar", "StowageDrivers", "StowageLayers", "StowageImages", "StowageDistribution"]),
+        .target(name: "StowageEngine", dependencies: ["StowageCore", "StowageDockerTypes", "StowageFileSystem", "StowageArchive", "StowageTar", "StowageDrivers", "StowageLayers", "StowageImages", "StowageDistribution"]),
         // The command-line verbs, one file per verb.
-        .target(name: "StowageCLI", dependencies: ["CStowageShim", "StowageArchive", "StowageEngine", "StowageDistribution", "StowageImages", "StowageLayers", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .target(name: "StowageCLI", dependencies: ["CStowageShim", "StowageArchive", "StowageEngine", "StowageDockerTypes", "StowageDistribution", "StowageImages", "StowageLayers", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "stowage", dependencies: ["StowageCLI"]),
 
         // Shared test helpers: temporary directories, processes, fixtures.

@@ -32,7 +32,7 @@ struct ImagesCommand: ParsableCommand {
 
     /// One row: an image under one of its names (or `<none>`).
     private struct Row {
-        let summary: ImageSummary
+        let summary: ImageListing
         let repository: String
         let tag: String
         let digest: String
@@ -52,7 +52,7 @@ struct ImagesCommand: ParsableCommand {
         }
     }
 
-    private static func rows(for summary: ImageSummary, filters: ImageFilters) -> [Row] {
+    private static func rows(for summary: ImageListing, filters: ImageFilters) -> [Row] {
         let digestFor = { (name: String) in summary.repoDigests.first { $0.familiarName == name }?.digest?.description ?? "<none>" }
         var rows = summary.repoTags.filter { filters.matchesReference($0) }.map {
             Row(summary: summary, repository: $0.familiarName, tag: $0.tag!, digest: digestFor($0.familiarName))
@@ -67,7 +67,7 @@ struct ImagesCommand: ParsableCommand {
         return rows
     }
 
-    private func id(_ summary: ImageSummary) -> String {
+    private func id(_ summary: ImageListing) -> String {
         noTrunc ? summary.id.description : summary.id.shortForm
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import StowageCore
+import StowageDockerTypes
 import StowageEngine
 
 /// `stowage inspect NAME…`: Docker's JSON for each container, image or volume, found in
@@ -37,7 +38,7 @@ struct InspectCommand: ParsableCommand {
     }
 
     /// The object, or nil when there is none of that kind.
-    private func found(_ lookup: () throws -> JSONValue) throws -> JSONValue? {
+    private func found(_ lookup: () throws -> any Encodable) throws -> (any Encodable)? {
         do {
             return try lookup()
         } catch let error as StowageError where error.code == .notFound {
@@ -94,7 +95,7 @@ struct ContainerInspectCommand: ParsableCommand {
 /// (an empty line when none rendered). An object not found or that the template fails on
 /// is one `stowage: …` line after the output, and the command exits 1; a template that does
 /// not parse exits 64, as docker's.
-func printInspected(_ names: [String], format: String?, _ lookup: (String) throws -> JSONValue) throws {
+func printInspected(_ names: [String], format: String?, _ lookup: (String) throws -> any Encodable) throws {
     var template: GoTemplate?
     if let format {
         do {
@@ -110,7 +111,7 @@ func printInspected(_ names: [String], format: String?, _ lookup: (String) throw
     var failures: [String] = []
     for name in names {
         do {
-            let object = try lookup(name)
+            let object = try lookup(name).dockerJSON
             if let template { rendered += try template.execute(object) + "\n" } else { objects.append(object) }
         } catch let error as StowageError where error.code == .notFound {
             failures.append(error.message)

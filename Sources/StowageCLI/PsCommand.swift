@@ -66,7 +66,7 @@ struct PsCommand: ParsableCommand {
 
 /// One container as the docker CLI shows it.
 struct ContainerRow {
-    let summary: ContainerSummary
+    let summary: ContainerListing
     let truncate: Bool
 
 

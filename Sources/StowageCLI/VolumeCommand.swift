@@ -57,7 +57,7 @@ struct VolumeCommand: ParsableCommand {
         }
 
         /// A field of docker's volume context (what only a daemon with usage data knows is `N/A`).
-        private static func field(_ name: String, _ volume: Volume) -> String {
+        private static func field(_ name: String, _ volume: LocalVolume) -> String {
             switch name {
             case "Name": volume.name
             case "Driver": "local"

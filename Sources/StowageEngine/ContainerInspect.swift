@@ -1,4 +1,5 @@
 import StowageCore
+import StowageDockerTypes
 import StowageFileSystem
 
 /// `docker container inspect`'s object, assembled from the container's `config.v2.json` and
@@ -7,40 +8,40 @@ import StowageFileSystem
 struct ContainerInspection {
     let file: [(String, JSONValue)]
     let hostConfig: JSONValue
-    let graphDriver: JSONValue
-    let mounts: JSONValue
+    let graphDriver: GraphDriverData
+    let mounts: [MountPoint]
     /// `SizeRw` and `SizeRootFs`, when asked for.
     let sizes: (rw: Int64, rootFS: Int64)?
 
     func member(_ key: String) -> JSONValue? { file.first { $0.0 == key }?.1 }
 
-    var json: JSONValue {
-        let string = { (key: String) in member(key) ?? .string("") }
-        var members: [(String, JSONValue)] = [
-            ("Id", string("ID")), ("Created", string("Created")), ("Path", string("Path")), ("Args", member("Args") ?? .array([])),
-            ("State", state), ("Image", string("Image")), ("ResolvConfPath", string("ResolvConfPath")),
-            ("HostnamePath", string("HostnamePath")), ("HostsPath", string("HostsPath")), ("LogPath", string("LogPath")),
-            ("Name", string("Name")), ("RestartCount", member("RestartCount") ?? .integer(0)), ("Driver", string("Driver")),
-            ("Platform", string("OS")), ("MountLabel", string("MountLabel")), ("ProcessLabel", string("ProcessLabel")),
-            ("AppArmorProfile", string("AppArmorProfile")), ("ExecIDs", execIDs), ("HostConfig", hostConfig),
-            ("GraphDriver", graphDriver),
-        ]
-        if let sizes { members += [("SizeRw", .integer(sizes.rw)), ("SizeRootFs", .integer(sizes.rootFS))] }
-        members += [("Mounts", mounts), ("Config", member("Config") ?? .null), ("NetworkSettings", networkSettings)]
-        return .object(members)
+    var object: ContainerJSON {
+        let string = { (key: String) -> String in if case .string(let value)? = member(key) { value } else { "" } }
+        let args: [String] = if case .array(let values)? = member("Args") {
+            values.compactMap { if case .string(let value) = $0 { value } else { nil } }
+        } else { [] }
+        let restarts: Int64 = if case .integer(let count)? = member("RestartCount") { count } else { 0 }
+        return ContainerJSON(
+            id: string("ID"), created: string("Created"), path: string("Path"), args: args, state: state, image: string("Image"),
+            resolvConfPath: string("ResolvConfPath"), hostnamePath: string("HostnamePath"), hostsPath: string("HostsPath"),
+            logPath: string("LogPath"), name: string("Name"), restartCount: restarts, driver: string("Driver"),
+            platform: string("OS"), mountLabel: string("MountLabel"), processLabel: string("ProcessLabel"),
+            appArmorProfile: string("AppArmorProfile"), execIDs: execIDs, hostConfig: hostConfig, graphDriver: graphDriver,
+            sizeRw: sizes?.rw, sizeRootFs: sizes?.rootFS, mounts: mounts, config: member("Config") ?? .null,
+            networkSettings: networkSettings)
     }
 
     /// `State` with its `Status` word first and without the fields dockerd keeps to itself.
-    private var state: JSONValue {
-        guard case .object(let stored)? = member("State") else { return .null }
-        let value = { (key: String, fallback: JSONValue) in stored.first { $0.0 == key }?.1 ?? fallback }
-        var members: [(String, JSONValue)] = [("Status", .string(status(stored)))]
-        for key in ["Running", "Paused", "Restarting", "OOMKilled", "Dead"] { members.append((key, value(key, .bool(false)))) }
-        members += [("Pid", value("Pid", .integer(0))), ("ExitCode", value("ExitCode", .integer(0))), ("Error", value("Error", .string(""))),
-                    ("StartedAt", value("StartedAt", .string("0001-01-01T00:00:00Z"))),
-                    ("FinishedAt", value("FinishedAt", .string("0001-01-01T00:00:00Z")))]
-        if let health = stored.first(where: { $0.0 == "Health" })?.1, health != .null { members.append(("Health", health)) }
-        return .object(members)
+    private var state: ContainerState? {
+        guard case .object(let stored)? = member("State") else { return nil }
+        let value = { (key: String) in stored.first { $0.0 == key }?.1 }
+        let flag = { (key: String) -> Bool in value(key) == .bool(true) }
+        let number = { (key: String) -> Int64 in if case .integer(let number)? = value(key) { number } else { 0 } }
+        let text = { (key: String, fallback: String) -> String in if case .string(let text)? = value(key) { text } else { fallback } }
+        return ContainerState(status: status(stored), running: flag("Running"), paused: flag("Paused"), restarting: flag("Restarting"),
+                              oomKilled: flag("OOMKilled"), dead: flag("Dead"), pid: number("Pid"), exitCode: number("ExitCode"),
+                              error: text("Error", ""), startedAt: text("StartedAt", "0001-01-01T00:00:00Z"),
+                              finishedAt: text("FinishedAt", "0001-01-01T00:00:00Z"), health: value("Health"))
     }
 
     /// Docker's `State.StateString()`.
@@ -53,9 +54,9 @@ struct ContainerInspection {
         return started == nil || started == .string("0001-01-01T00:00:00Z") ? "created" : "exited"
     }
 
-    private var execIDs: JSONValue {
-        guard case .object(let execs)? = member("ExecCommands"), !execs.isEmpty else { return .null }
-        return .array(execs.map { .string($0.0) })
+    private var execIDs: [String]? {
+        guard case .object(let execs)? = member("ExecCommands"), !execs.isEmpty else { return nil }
+        return execs.map(\.0)
     }
 
     /// The stored settings as the API shows them: the default (bridge) network's addresses
@@ -93,9 +94,9 @@ struct ContainerInspection {
     }
 
     /// `Mounts`: each mount point as the API's `MountPoint` (its `Mode` is stored as `Relabel`), by destination.
-    static func mounts(_ stored: JSONValue?, volumePath: (String) throws -> String?) throws -> JSONValue {
-        guard case .object(let points)? = stored else { return .array([]) }
-        var mounts: [(destination: String, json: JSONValue)] = []
+    static func mounts(_ stored: JSONValue?, volumePath: (String) throws -> String?) throws -> [MountPoint] {
+        guard case .object(let points)? = stored else { return [] }
+        var mounts: [MountPoint] = []
         for (_, point) in points {
             guard case .object(let fields) = point else { continue }
             let value = { (key: String) in fields.first { $0.0 == key }?.1 }
@@ -103,21 +104,18 @@ struct ContainerInspection {
             let name = text("Name")
             var source = text("Source")
             if text("Type") == "volume", source.isEmpty, !name.isEmpty { source = try volumePath(name) ?? "" }
-            var members: [(String, JSONValue)] = [("Type", .string(text("Type")))]
-            if !name.isEmpty { members.append(("Name", .string(name))) }
-            members += [("Source", .string(source)), ("Destination", .string(text("Destination")))]
-            if !text("Driver").isEmpty { members.append(("Driver", .string(text("Driver")))) }
-            members += [("Mode", .string(text("Relabel"))), ("RW", value("RW") ?? .bool(false)), ("Propagation", .string(text("Propagation")))]
-            mounts.append((text("Destination"), .object(members)))
+            mounts.append(MountPoint(type: text("Type"), name: name, source: source, destination: text("Destination"),
+                                     driver: text("Driver"), mode: text("Relabel"), rw: value("RW") == .bool(true),
+                                     propagation: text("Propagation")))
         }
-        return .array(mounts.sorted { $0.destination < $1.destination }.map(\.json))
+        return mounts.sorted { $0.destination < $1.destination }
     }
 }
 
 extension ContainerService {
     /// `docker container inspect`'s object for the container `text` names (ID, prefix or
     /// name); with `sizes`, its `SizeRw` and `SizeRootFs` too.
-    public func inspect(_ text: String, sizes: Bool = false) throws -> JSONValue {
+    public func inspect(_ text: String, sizes: Bool = false) throws -> ContainerJSON {
         let record = try storage.resolveContainer(text)
         let directory = storage.containers.directory(of: record.ID)
         guard let configText = FileDescriptor.readText(directory + "/config.v2.json", limit: 16 << 20) else {
@@ -129,7 +127,7 @@ extension ContainerService {
         let hostConfig = try FileDescriptor.readText(directory + "/hostconfig.json", limit: 16 << 20)
             .map { try JSONValue(parsing: Array($0.utf8), what: directory + "/hostconfig.json") } ?? .null
         let mounted = try storage.mountedLayers.layer(record.ID)
-        let driverData = try mounted.flatMap { try storage.driver.metadata($0.mountID) }.map { JSONValue.sortedObject($0.mapValues(JSONValue.string)) }
+        let driverData = try mounted.flatMap { try storage.driver.metadata($0.mountID) }
         var measured: (Int64, Int64)?
         if sizes, let mounted {
             let state = ContainerMountState.read(in: directory)
@@ -139,8 +137,7 @@ extension ContainerService {
         let mounts = try ContainerInspection.mounts(file.first { $0.0 == "MountPoints" }?.1) { name in
             try storage.volumes.volume(name)?.mountpoint
         }
-        return ContainerInspection(file: file, hostConfig: hostConfig,
-                                   graphDriver: .object([("Data", driverData ?? .null), ("Name", .string(storage.driver.name))]),
-                                   mounts: mounts, sizes: measured).json
+        return ContainerInspection(file: file, hostConfig: hostConfig, graphDriver: GraphDriverData(data: driverData, name: storage.driver.name),
+                                   mounts: mounts, sizes: measured).object
     }
 }

@@ -49,7 +49,7 @@ public struct ContainerCreation: Sendable {
 }
 
 /// One container as `ps` lists it.
-public struct ContainerSummary: Sendable {
+public struct ContainerListing: Sendable {
     public let record: ContainerRecord
     /// The image as given at create, or its short ID once that name points elsewhere.
     public let imageName: String
@@ -220,7 +220,7 @@ extension ContainerService {
         for mount in volumeMounts {
             try lease.add(.volume(mount.name))
             if try storage.volumes.volume(mount.name) == nil { try lease.add(.newVolume(mount.name)) }
-            let volume = try storage.volumes.create(mount.name, labels: mount.anonymous ? [Volume.anonymousLabel: ""] : [:],
+            let volume = try storage.volumes.create(mount.name, labels: mount.anonymous ? [LocalVolume.anonymousLabel: ""] : [:],
                                             stagingSuffix: lease.id)
             guard let source = try? root.openInRoot(String(mount.destination.dropFirst()), O_RDONLY | O_DIRECTORY | O_CLOEXEC) else { continue }
             try storage.volumes.fill(volume, from: try source.resolvedPath(), stagingSuffix: lease.id)
@@ -320,7 +320,7 @@ extension ContainerService {
     // MARK: - Listing
 
     /// `ps -a`: every container, newest first, with sizes when asked for.
-    public func list(sizes: Bool) throws -> [ContainerSummary] {
+    public func list(sizes: Bool) throws -> [ContainerListing] {
         let order = { (record: ContainerRecord) -> (Int64, Int64, String) in
             let time = Timestamp.parseWithNanoseconds(record.Created)
             return (time?.seconds ?? 0, time?.nanoseconds ?? 0, record.ID)
@@ -347,9 +347,9 @@ extension ContainerService {
 
     /// One row; the mount state and sizes are read only with `sizes` (a file per container).
     private func summary(of record: ContainerRecord, imageName: String, sizes: Bool,
-                         imageSize: (ChainID) throws -> Int64) throws -> ContainerSummary {
+                         imageSize: (ChainID) throws -> Int64) throws -> ContainerListing {
         guard sizes else {
-            return ContainerSummary(record: record, imageName: imageName, isMounted: nil, mountCount: nil, sizeRw: nil, sizeRootFs: nil)
+            return ContainerListing(record: record, imageName: imageName, isMounted: nil, mountCount: nil, sizeRw: nil, sizeRootFs: nil)
         }
         let state = ContainerMountState.read(in: storage.containers.directory(of: record.ID))
         var sizeRw: Int64?
@@ -362,7 +362,7 @@ extension ContainerService {
             sizeRw = rw
             sizeRootFs = try rw + (mounted.parent.map(imageSize) ?? 0)
         }
-        return ContainerSummary(record: record, imageName: imageName, isMounted: state.mounts > 0,
+        return ContainerListing(record: record, imageName: imageName, isMounted: state.mounts > 0,
                                 mountCount: state.mounts, sizeRw: sizeRw, sizeRootFs: sizeRootFs)
     }
 

@@ -14,7 +14,7 @@ public struct DiskUsageRow: Sendable {
 /// One image of `system df -v`: its layers' bytes shared with other images, and how many
 /// containers use it.
 public struct ImageDiskUsage: Sendable {
-    public let summary: ImageSummary
+    public let summary: ImageListing
     /// Bytes of its layers that other images hold too (Docker's `SharedSize`).
     public let sharedSize: Int64
     public let containers: Int

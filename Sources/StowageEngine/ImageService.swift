@@ -3,6 +3,7 @@ import Glibc
 #endif
 import StowageArchive
 import StowageCore
+import StowageDockerTypes
 import StowageDistribution
 import StowageFileSystem
 import StowageImages
@@ -10,7 +11,7 @@ import StowageLayers
 import StowageTar
 
 /// One image as `images` lists it.
-public struct ImageSummary: Sendable {
+public struct ImageListing: Sendable {
     public let id: ImageID
     public let references: [Reference]
     /// Seconds since 1970, from the config.
@@ -55,14 +56,14 @@ extension ImageService {
 
     /// Every image, newest first.
     /// An image removed by another change while it is being read is left out.
-    public func list() throws -> [ImageSummary] {
+    public func list() throws -> [ImageListing] {
         var referencesByImage: [ImageID: [Reference]] = [:]
         for (reference, image) in try storage.references.table() { referencesByImage[image, default: []].append(reference) }
         let entries = try storage.imageIndex.entries()
         // Only images with a metadata directory can have a parent: one listing, not a probe each.
         let parents = Set(try storage.images.idsWithMetadata().compactMap { try? storage.images.parent(of: $0) })
         return entries.map { id, entry in
-            ImageSummary(id: id, references: ReferenceStore.sorted(referencesByImage[id] ?? []), created: entry.created, size: entry.size,
+            ImageListing(id: id, references: ReferenceStore.sorted(referencesByImage[id] ?? []), created: entry.created, size: entry.size,
                          hasChildren: parents.contains(id))
         }.sorted { ($0.created, $0.id.digest) > ($1.created, $1.id.digest) }
     }
@@ -111,40 +112,24 @@ extension ImageService {
     public func config(of id: ImageID) throws -> ImageConfig { try storage.images.config(id) }
 
     /// `docker image inspect`'s object for one image.
-    public func inspect(_ id: ImageID) throws -> JSONValue {
+    public func inspect(_ id: ImageID) throws -> ImageInspect {
         let config = try storage.images.config(id)
         let refs = try storage.references.references(to: id)
         let stack = try storage.layerStack(for: config)
         let size = stack.reduce(0) { $0 + $1.size }
         let created = config.created.flatMap { Timestamp.parseWithNanoseconds($0) }
             .map { Timestamp.formatRFC3339Nano(seconds: $0.seconds, nanoseconds: $0.nanoseconds) } ?? "0001-01-01T00:00:00Z"
-        var members: [(String, JSONValue)] = [
-            ("Id", .string(id.description)),
-            ("RepoTags", .array(refs.filter { $0.tag != nil }.map { .string($0.familiarString) })),
-            ("RepoDigests", .array(refs.filter { $0.digest != nil }.map { .string($0.familiarName + "@" + $0.digest!.description) })),
-            ("Parent", .string(try storage.images.parent(of: id)?.description ?? "")),
-            ("Comment", .string(config.comment ?? "")),
-            ("Created", .string(created)),
-            ("Container", .string(config.container ?? "")),
-            ("ContainerConfig", (config.containerConfig ?? ContainerConfig.empty).inspectJSON),
-            ("DockerVersion", .string(config.dockerVersion ?? "")),
-            ("Author", .string(config.author ?? "")),
-            ("Config", config.config?.inspectJSON ?? .null),
-            ("Architecture", .string(config.architecture ?? "")),
-        ]
-        if let variant = config.variant, !variant.isEmpty { members.append(("Variant", .string(variant))) }
-        members.append(("Os", .string(config.os ?? "")))
-        if let version = config.osVersion, !version.isEmpty { members.append(("OsVersion", .string(version))) }
-        let driverData: JSONValue = try stack.last.flatMap { try storage.driver.metadata($0.cacheID) }.map { .sortedObject($0.mapValues(JSONValue.string)) } ?? .null
-        members += [
-            ("Size", .integer(size)),
-            ("VirtualSize", .integer(size)),
-            ("GraphDriver", .object([("Data", driverData), ("Name", .string(storage.driver.name))])),
-            ("RootFS", .object([("Type", .string(config.rootFS.type)),
-                                ("Layers", .array(config.rootFS.diffIDs.map { .string($0.description) }))])),
-            ("Metadata", .object([("LastTagTime", .string(try storage.images.lastUpdated(id) ?? "0001-01-01T00:00:00Z"))])),
-        ]
-        return .object(members)
+        return ImageInspect(
+            id: id.description, repoTags: refs.filter { $0.tag != nil }.map(\.familiarString),
+            repoDigests: refs.filter { $0.digest != nil }.map { $0.familiarName + "@" + $0.digest!.description },
+            parent: try storage.images.parent(of: id)?.description ?? "", comment: config.comment ?? "", created: created,
+            container: config.container ?? "", containerConfig: (config.containerConfig ?? ContainerConfig.empty).inspectJSON,
+            dockerVersion: config.dockerVersion ?? "", author: config.author ?? "", config: config.config?.inspectJSON ?? .null,
+            architecture: config.architecture ?? "", variant: config.variant, os: config.os ?? "", osVersion: config.osVersion,
+            size: size, virtualSize: size,
+            graphDriver: GraphDriverData(data: try stack.last.flatMap { try storage.driver.metadata($0.cacheID) }, name: storage.driver.name),
+            rootFS: ImageInspect.RootFS(type: config.rootFS.type, layers: config.rootFS.diffIDs.map(\.description)),
+            metadata: ImageInspect.Metadata(lastTagTime: try storage.images.lastUpdated(id) ?? "0001-01-01T00:00:00Z"))
     }
 
     /// Points `target` at the image `source` names; `latest` is added when no tag is given.

@@ -43,7 +43,7 @@ public struct ImageFilters: Sendable {
     }
 
     /// Whether the image passes every filter (`reference=` by any of its names).
-    public func matches(_ summary: ImageSummary) -> Bool {
+    public func matches(_ summary: ImageListing) -> Bool {
         if let dangling, summary.isDangling != dangling { return false }
         if let createdBefore, summary.created >= createdBefore { return false }
         if let createdAfter, summary.created <= createdAfter { return false }
@@ -92,7 +92,7 @@ public struct ContainerFilters: Sendable {
     public var filtersStatus: Bool { conditions.contains { $0.0 == "status" } }
 
     /// Filters of one kind match when any of their values does; all kinds must match.
-    public func matches(_ summary: ContainerSummary) -> Bool {
+    public func matches(_ summary: ContainerListing) -> Bool {
         let record = summary.record
         let kinds = Dictionary(grouping: conditions, by: \.0)
         return kinds.allSatisfy { kind, values in
@@ -136,7 +136,7 @@ public struct VolumeFilters: Sendable {
     public var needsUsers: Bool { conditions["dangling"] != nil }
 
     /// Whether the volume passes every filter; `isUsed`: some container mounts it.
-    public func matches(_ volume: Volume, isUsed: Bool) -> Bool {
+    public func matches(_ volume: LocalVolume, isUsed: Bool) -> Bool {
         conditions.allSatisfy { kind, values in
             values.contains { value in
                 switch kind {

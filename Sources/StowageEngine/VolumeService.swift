@@ -1,4 +1,5 @@
 import StowageCore
+import StowageDockerTypes
 import StowageFileSystem
 import StowageLayers
 
@@ -10,31 +11,25 @@ public struct VolumeService: Sendable {
 
 extension VolumeService {
     /// Every volume, by name.
-    public func list() throws -> [Volume] { try storage.volumes.all() }
+    public func list() throws -> [LocalVolume] { try storage.volumes.all() }
 
     /// The volume called `name`, or nil.
-    public func volume(_ name: String) throws -> Volume? { try storage.volumes.volume(name) }
+    public func volume(_ name: String) throws -> LocalVolume? { try storage.volumes.volume(name) }
 
     /// `docker volume inspect`'s object for the volume.
-    public func inspect(_ name: String) throws -> JSONValue {
-        let volume = try storage.volumes.require(name)
-        return .object([
-            ("CreatedAt", .string(volume.createdAt)), ("Driver", .string("local")),
-            ("Labels", volume.labels.isEmpty ? .null : .sortedObject(volume.labels.mapValues(JSONValue.string))),
-            ("Mountpoint", .string(volume.mountpoint)), ("Name", .string(volume.name)),
-            ("Options", volume.options.isEmpty ? .null : .sortedObject(volume.options.mapValues(JSONValue.string))), ("Scope", .string("local")),
-        ])
+    public func inspect(_ name: String) throws -> Volume {
+        try storage.volumes.require(name).apiVolume
     }
 
     /// The bytes the volume's files take.
-    public func size(of volume: Volume) throws -> Int64 { try storage.volumes.size(of: volume) }
+    public func size(of volume: LocalVolume) throws -> Int64 { try storage.volumes.size(of: volume) }
 
     /// Names of the volumes some container mounts, with those containers' IDs.
     public func users() throws -> [String: [String]] { try storage.volumeUsers() }
 
     /// `volume create`: with the `local` driver (the only one here) and its mount options.
     @discardableResult
-    public func create(_ name: String, driver: String = "local", labels: [String: String], options: [String: String] = [:]) throws -> Volume {
+    public func create(_ name: String, driver: String = "local", labels: [String: String], options: [String: String] = [:]) throws -> LocalVolume {
         guard driver == "local" else {
             throw StowageError(.notFound, "create \(name): error looking up volume plugin \(driver): plugin \"\(driver)\" not found")
         }
@@ -64,7 +59,7 @@ extension VolumeService {
     /// `volume prune`: removes unused anonymous volumes (every unused volume with `all`).
     public func prune(all: Bool) throws -> (names: [String], reclaimed: Int64) {
         try storage.mutation { lease in
-            let doomed = try storage.graph.withExclusive { () throws -> [Volume] in
+            let doomed = try storage.graph.withExclusive { () throws -> [LocalVolume] in
                 let users = try storage.volumeUsers()
                 let inFlight = try volumesInUseByChanges(excluding: lease)
                 let doomed = try storage.volumes.all().filter { users[$0.name] == nil && !inFlight.contains($0.name) && (all || $0.isAnonymous) }
@@ -85,5 +80,13 @@ extension VolumeService {
         Set(try storage.leases.liveEntries(excluding: [lease.id]).compactMap { line in
             if case .volume(let name)? = LeaseEntry(line) { name } else { nil }
         })
+    }
+}
+
+extension LocalVolume {
+    /// The volume as the API shows it: no labels or options are `null`, as Docker's nil maps.
+    public var apiVolume: Volume {
+        Volume(createdAt: createdAt, labels: labels.isEmpty ? nil : labels, mountpoint: mountpoint, name: name,
+               options: options.isEmpty ? nil : options)
     }
 }

@@ -11,7 +11,7 @@ import StowageCore
 import StowageFileSystem
 
 /// One local volume.
-public struct Volume: Sendable {
+public struct LocalVolume: Sendable {
     public let name: String
     /// `<root>/volumes/<name>/_data`.
     public let mountpoint: String
@@ -54,7 +54,7 @@ public final class VolumeStore: Sendable {
     /// Creates a volume, or returns the existing one of that name (as Docker does). It is
     /// built as `.creating-<name>-<stagingSuffix>` and renamed into place whole.
     @discardableResult
-    public func create(_ name: String, labels: [String: String] = [:], options: [String: String] = [:], stagingSuffix: String) throws -> Volume {
+    public func create(_ name: String, labels: [String: String] = [:], options: [String: String] = [:], stagingSuffix: String) throws -> LocalVolume {
         guard Self.isValidName(name) else {
             throw StowageError(.invalidArgument, "create \(name): \"\(name)\" includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path")
         }
@@ -103,7 +103,7 @@ public final class VolumeStore: Sendable {
     }
 
     /// The volume `name`, or nil.
-    public func volume(_ name: String) throws -> Volume? {
+    public func volume(_ name: String) throws -> LocalVolume? {
         guard Self.isValidName(name) else { return nil }
         let directory = root + "/" + name
         guard FileDescriptor.exists(directory + "/_data") else { return nil }
@@ -121,17 +121,17 @@ public final class VolumeStore: Sendable {
             let seconds = stat(directory, &st) == 0 ? Int64(st.st_ctim.tv_sec) : 0
             created = Timestamp.formatRFC3339(seconds: seconds)
         }
-        return Volume(name: name, mountpoint: directory + "/_data", labels: labels, createdAt: created!, options: options)
+        return LocalVolume(name: name, mountpoint: directory + "/_data", labels: labels, createdAt: created!, options: options)
     }
 
     /// The volume `name`; Docker's error when it does not exist.
-    public func require(_ name: String) throws -> Volume {
+    public func require(_ name: String) throws -> LocalVolume {
         guard let volume = try volume(name) else { throw StowageError(.notFound, "get \(name): no such volume") }
         return volume
     }
 
     /// Every volume, by name.
-    public func all() throws -> [Volume] {
+    public func all() throws -> [LocalVolume] {
         try FileDescriptor.openDirectory(root).childNames().sorted().compactMap { try volume($0) }
     }
 
@@ -150,7 +150,7 @@ public final class VolumeStore: Sendable {
     /// either empty (and filled at its next use) or complete. False when `_data` was not
     /// empty (nothing is copied then).
     @discardableResult
-    public func fill(_ volume: Volume, from source: String, stagingSuffix: String) throws -> Bool {
+    public func fill(_ volume: LocalVolume, from source: String, stagingSuffix: String) throws -> Bool {
         guard try FileDescriptor.openDirectory(volume.mountpoint).isEmptyDirectory() else { return false }
         let directory = root + "/" + volume.name
         let staging = directory + "/" + Self.fillingName(stagingSuffix)
@@ -184,7 +184,7 @@ public final class VolumeStore: Sendable {
     }
 
     /// The bytes of the files in a volume (`system df`: what removing it frees).
-    public func size(of volume: Volume) throws -> Int64 {
+    public func size(of volume: LocalVolume) throws -> Int64 {
         try DiskUsage.bytes(under: volume.mountpoint)
     }
 
