@@ -35,7 +35,7 @@ let package = Package(
         // Images in and out: docker-archive and OCI layouts.
         .target(name: "StowageDistribution", dependencies: ["StowageCore", "StowageFileSystem", "StowageArchive", "StowageTar", "StowageLayers", "StowageImages"]),
         // Docker's objects (the Engine API's JSON) as Swift types: what the CLI prints and the server sends.
-        .target(name: "StowageDockerTypes", dependencies: ["StowageCore"]),
+        .target(name: "StowageDockerTypes", dependencies: ["StowageCore", "CStowageShim"]),
         // The engine: a data root opened with its driver and stores; what the verbs do.
         .target(name: "StowageEngine", dependencies: ["StowageCore", "StowageDockerTypes", "StowageFileSystem", "StowageArchive", "StowageTar", "StowageDrivers", "StowageLayers", "StowageImages", "StowageDistribution"]),
         // The command-line verbs, one file per verb.
@@ -49,7 +49,7 @@ let package = Package(
         .testTarget(name: "StowageArchiveTests", dependencies: ["StowageArchive", "StowageTestSupport"]),
         .testTarget(name: "StowageFileSystemTests", dependencies: ["StowageFileSystem", "StowageTestSupport"]),
         .testTarget(name: "StowageDriversTests", dependencies: ["StowageDrivers", "StowageEngine", "StowageArchive", "StowageTar", "StowageFileSystem", "StowageCore", "StowageTestSupport"]),
-        .testTarget(name: "StowageEngineTests", dependencies: ["stowage", "StowageEngine", "StowageCore", "StowageTestSupport"]),
+        .testTarget(name: "StowageEngineTests", dependencies: ["stowage", "StowageEngine", "StowageDockerTypes", "StowageCore", "StowageTestSupport"]),
         // Runs the built `stowage` executable and compares its exact output.
         .testTarget(name: "StowageCLITests", dependencies: ["stowage", "StowageCore", "StowageTestSupport"]),
     ]

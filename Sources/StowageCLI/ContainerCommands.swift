@@ -3,6 +3,7 @@ import Glibc
 #endif
 import ArgumentParser
 import StowageCore
+import StowageDockerTypes
 import StowageEngine
 import StowageFileSystem
 

@@ -4,6 +4,7 @@ import Glibc
 import ArgumentParser
 import StowageArchive
 import StowageCore
+import StowageDockerTypes
 import StowageEngine
 import StowageFileSystem
 import StowageTar

@@ -1,5 +1,6 @@
 import ArgumentParser
 import StowageCore
+import StowageDockerTypes
 import StowageEngine
 
 /// `stowage history IMAGE`: how an image was made, newest step first.

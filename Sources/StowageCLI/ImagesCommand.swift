@@ -1,5 +1,6 @@
 import ArgumentParser
 import StowageCore
+import StowageDockerTypes
 import StowageEngine
 
 /// `stowage images`: the images stored, as `docker images` lists them.

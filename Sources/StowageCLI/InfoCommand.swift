@@ -1,5 +1,6 @@
 import ArgumentParser
 import StowageCore
+import StowageDockerTypes
 import StowageEngine
 import StowageFileSystem
 

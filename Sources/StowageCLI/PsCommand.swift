@@ -1,5 +1,6 @@
 import ArgumentParser
 import StowageCore
+import StowageDockerTypes
 import StowageEngine
 
 /// `stowage ps`: the containers, as `docker ps` lists them.
@@ -76,20 +77,9 @@ struct ContainerRow {
     /// The daemon's command line (arguments with spaces in single quotes), shortened to 20
     /// characters and quoted by the CLI.
     var command: String {
-        let arguments = (record.Args ?? []).map { $0.contains(" ") ? "'\($0)'" : $0 }
-        var text = ([record.Path ?? ""] + arguments).joined(separator: " ")
+        var text = record.commandLine
         if truncate, text.count > 20 { text = String(text.prefix(19)) + "…" }
         return goQuote(text)
-    }
-
-    var status: String {
-        switch record.status {
-        case "exited":
-            let finished = record.State?.FinishedAt.flatMap(Timestamp.parse) ?? record.createdSeconds
-            return "Exited (\(record.State?.ExitCode ?? 0)) \(Units.ago(finished))"
-        case "created": return "Created"
-        default: return record.status.prefix(1).uppercased() + record.status.dropFirst()
-        }
     }
 
     var sizeText: String {
@@ -116,7 +106,7 @@ struct ContainerRow {
         case "Command": command
         case "RunningFor": Units.ago(record.createdSeconds)
         case "CreatedAt": Units.goTimeString(record.createdSeconds)
-        case "Status": status
+        case "Status": record.statusText
         case "State": record.status
         case "Ports": ""
         case "Names": record.name

@@ -1,5 +1,6 @@
 import ArgumentParser
 import StowageCore
+import StowageDockerTypes
 import StowageEngine
 
 /// `stowage volume …`: local volumes, as `docker volume …`.
@@ -168,7 +169,7 @@ struct SystemCommand: ParsableCommand {
             for summary in try engine.containers.list(sizes: true) {
                 let row = ContainerRow(summary: summary, truncate: true)
                 containers.append([row.id, row.field("Image"), row.command, row.field("LocalVolumes"), Units.humanSize(summary.sizeRw ?? 0),
-                                   row.field("RunningFor"), row.status, row.field("Names")])
+                                   row.field("RunningFor"), row.record.statusText, row.field("Names")])
             }
             var volumes = Table(header: ["VOLUME NAME", "LINKS", "SIZE"])
             let users = try engine.volumes.users()

@@ -65,7 +65,7 @@ public struct ContainerSummary: Codable, Sendable, Equatable {
     public var created: Int64
     /// Published ports (none without a network).
     public var ports: [JSONValue]
-    /// Omitted unless sizes were asked for.
+    /// Omitted unless sizes were asked for, and when 0 (Go's `omitempty`).
     public var sizeRw: Int64?
     public var sizeRootFs: Int64?
     public var labels: [String: String]
@@ -111,8 +111,8 @@ public struct ContainerSummary: Codable, Sendable, Equatable {
         try container.encode(command, forKey: .command)
         try container.encode(created, forKey: .created)
         try container.encode(ports, forKey: .ports)
-        if let sizeRw { try container.encode(sizeRw, forKey: .sizeRw) }  // omitempty
-        if let sizeRootFs { try container.encode(sizeRootFs, forKey: .sizeRootFs) }
+        if let sizeRw, sizeRw != 0 { try container.encode(sizeRw, forKey: .sizeRw) }  // omitempty: 0 is left out
+        if let sizeRootFs, sizeRootFs != 0 { try container.encode(sizeRootFs, forKey: .sizeRootFs) }
         try container.encode(labels, forKey: .labels)
         try container.encode(state, forKey: .state)
         try container.encode(status, forKey: .status)

@@ -59,18 +59,28 @@ struct ContainerInspection {
         return execs.map(\.0)
     }
 
+    /// The network endpoints as the API shows them, by name, without dockerd's own fields.
+    var networks: [(String, JSONValue)] {
+        guard case .object(let stored)? = member("NetworkSettings"),
+              case .object(let endpoints)? = stored.first(where: { $0.0 == "Networks" })?.1 else { return [] }
+        return endpoints.map { name, endpoint in
+            guard case .object(let fields) = endpoint else { return (name, endpoint) }
+            return (name, .object(fields.filter { $0.0 != "IPAMOperational" }))
+        }.sorted { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
+    }
+
+    /// `HostConfig.NetworkMode` as stored.
+    var networkMode: String {
+        guard case .object(let fields) = hostConfig, case .string(let mode)? = fields.first(where: { $0.0 == "NetworkMode" })?.1 else { return "" }
+        return mode
+    }
+
     /// The stored settings as the API shows them: the default (bridge) network's addresses
     /// lifted to the top, `Ports` never null, and the endpoints without dockerd's own fields.
     private var networkSettings: JSONValue {
         guard case .object(let stored)? = member("NetworkSettings") else { return .null }
         let value = { (key: String, fallback: JSONValue) in stored.first { $0.0 == key }?.1 ?? fallback }
-        var networks: [(String, JSONValue)] = []
-        if case .object(let endpoints) = value("Networks", .null) {
-            networks = endpoints.map { name, endpoint in
-                guard case .object(let fields) = endpoint else { return (name, endpoint) }
-                return (name, .object(fields.filter { $0.0 != "IPAMOperational" }))
-            }.sorted { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
-        }
+        let networks = self.networks
         let bridge = networks.first { $0.0 == "bridge" }?.1
         let fromBridge = { (key: String, fallback: JSONValue) -> JSONValue in
             guard case .object(let fields)? = bridge else { return fallback }
@@ -116,7 +126,12 @@ extension ContainerService {
     /// `docker container inspect`'s object for the container `text` names (ID, prefix or
     /// name); with `sizes`, its `SizeRw` and `SizeRootFs` too.
     public func inspect(_ text: String, sizes: Bool = false) throws -> ContainerJSON {
-        let record = try storage.resolveContainer(text)
+        try inspection(of: try storage.resolveContainer(text), sizes: sizes).object
+    }
+
+    /// The container's stored documents, read for `inspect` and the API's listing.
+    func inspection(of record: ContainerRecord, sizes: Bool) throws -> ContainerInspection {
+        let text = record.ID
         let directory = storage.containers.directory(of: record.ID)
         guard let configText = FileDescriptor.readText(directory + "/config.v2.json", limit: 16 << 20) else {
             throw StowageError(.notFound, "No such container: \(text)")
@@ -138,6 +153,6 @@ extension ContainerService {
             try storage.volumes.volume(name)?.mountpoint
         }
         return ContainerInspection(file: file, hostConfig: hostConfig, graphDriver: GraphDriverData(data: driverData, name: storage.driver.name),
-                                   mounts: mounts, sizes: measured).object
+                                   mounts: mounts, sizes: measured)
     }
 }

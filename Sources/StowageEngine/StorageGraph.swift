@@ -181,6 +181,16 @@ final class StorageGraph: Sendable {
         }
     }
 
+    /// `body`'s result, or nil when it failed because image `id` was removed meanwhile.
+    func skippingVanished<T>(image id: ImageID, _ body: () throws -> T) throws -> T? {
+        do {
+            return try body()
+        } catch {
+            if !images.exists(id) { return nil }
+            throw error
+        }
+    }
+
     /// Every listed container (from the container index).
     func listedContainers() throws -> [ContainerRecord] {
         Array(try containerIndex.records(graph: graph).values)

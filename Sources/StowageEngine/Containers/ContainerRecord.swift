@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import StowageCore
+import StowageDockerTypes
 import StowageImages
 
 /// A container as its `containers/<id>/config.v2.json` describes it: the parts storage and
@@ -86,6 +87,22 @@ public final class ContainerRecord: Decodable, Sendable {
         if state.Dead == true { return "dead" }
         let started = state.StartedAt.map { $0 != "0001-01-01T00:00:00Z" } ?? false
         return started ? "exited" : "created"
+    }
+
+    /// The daemon's `Status`: `Created`, `Exited (0) 5 minutes ago`, `Running`…
+    public var statusText: String {
+        switch status {
+        case "exited":
+            let finished = State?.FinishedAt.flatMap(Timestamp.parse) ?? createdSeconds
+            return "Exited (\(State?.ExitCode ?? 0)) \(Units.ago(finished))"
+        case "created": return "Created"
+        default: return status.prefix(1).uppercased() + status.dropFirst()
+        }
+    }
+
+    /// The daemon's `Command`: the path and arguments, those with spaces in single quotes.
+    public var commandLine: String {
+        ([Path ?? ""] + (Args ?? []).map { $0.contains(" ") ? "'\($0)'" : $0 }).joined(separator: " ")
     }
 
     /// The record `config.v2.json`'s bytes describe; `path` names the file in errors.
