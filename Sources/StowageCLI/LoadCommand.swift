@@ -32,13 +32,8 @@ struct LoadCommand: ParsableCommand {
                 print(line)
             }
             if showProgress {
-                loader.progress = { done, total in
-                    let width = 50
-                    let filled = total == 0 ? width : done * width / total
-                    let bar = String(repeating: "=", count: filled) + (filled < width ? ">" : "") + String(repeating: " ", count: max(0, width - filled - 1))
-                    print("\rLoading layer [\(bar)]  \(done)/\(total)", terminator: "")
-                    fflush(nil)
-                }
+                let bar = ProgressBar(label: "Loading layer", descriptor: 1)
+                loader.progress = { done, total in bar.show(done, of: total) }
             }
             if let input, Self.isFileOrDirectory(input) {
                 try engine.images.load(path: input, with: loader)
@@ -119,9 +114,46 @@ struct SaveCommand: ParsableCommand {
             }
             try refuseTerminalOutput(output)
             let engine = try global.openEngine(toRead: true)
+            // As docker's, silent; on a terminal (with -o), a bar on standard error.
+            let bar = output != nil && isatty(2) == 1 ? ProgressBar(label: "Saving layer", descriptor: 2) : nil
             try writeStream(to: output, printingDigest: false) { sink in
-                try engine.images.save(images, format: archiveFormat, to: sink)
+                try engine.images.save(images, format: archiveFormat, to: sink) { done, total in bar?.show(done, of: total) }
             }
+            bar?.finish()
         }
+    }
+}
+
+/// A progress line as the docker CLI draws one on a terminal, redrawn in place:
+/// `Loading layer [===========>                                       ]        3/13`.
+final class ProgressBar {
+    private let label: String
+    private let descriptor: Int32
+    private var drawn = false
+
+    init(label: String, descriptor: Int32) {
+        self.label = label
+        self.descriptor = descriptor
+    }
+
+    func show(_ done: Int, of total: Int) {
+        // jsonmessage's bar: a `>` always, after one `=` per 2 %.
+        let filled = total == 0 ? 50 : min(50, done * 100 / total / 2)
+        let count = String(done)
+        let numbers = String(repeating: " ", count: max(0, 8 - count.count)) + count + "/" + String(total)
+        write("\r\(label) [" + String(repeating: "=", count: filled) + ">" + String(repeating: " ", count: 50 - filled) + "] " + numbers)
+        drawn = true
+    }
+
+    /// Ends the line, when one was drawn.
+    func finish() {
+        if drawn { write("\n") }
+        drawn = false
+    }
+
+    private func write(_ text: String) {
+        fflush(nil)
+        var text = text
+        text.withUTF8 { _ = Glibc.write(descriptor, $0.baseAddress, $0.count) }
     }
 }

@@ -30,6 +30,12 @@ public final class ImageSaver {
     private let layers: LayerStore
     private let images: ImageStore
 
+    /// Called with (layer tars written, layer tars to write) as the archive grows, for
+    /// progress bars.
+    public var progress: (Int, Int) -> Void = { _, _ in }
+    private var layersWritten = 0
+    private var layersToWrite = 0
+
     public init(layers: LayerStore, images: ImageStore) {
         self.layers = layers
         self.images = images
@@ -103,6 +109,7 @@ public final class ImageSaver {
         }
         let accounts = AccountNames()
         let owner = (accounts.userName(0), accounts.groupName(0))
+        startProgress(layers: entries.values.filter { if case .layerDirectory(_, _, _, nil) = $0 { true } else { false } }.count)
         for name in entries.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
             switch entries[name]! {
             case .file(let bytes, let modified):
@@ -132,6 +139,13 @@ public final class ImageSaver {
         guard check.digest == layer.diffID.digest else {
             throw StowageError(.digestMismatch, "layer \(layer.chainID) no longer matches its diff_id \(layer.diffID): its files changed")
         }
+        layersWritten += 1
+        progress(layersWritten, layersToWrite)
+    }
+
+    private func startProgress(layers count: Int) {
+        (layersWritten, layersToWrite) = (0, count)
+        progress(0, count)
     }
 
     private static func header(_ name: String, typeflag: UInt8, mode: Int64, modified: Int64, owner: (String, String)) -> TarHeader {
@@ -155,6 +169,7 @@ public final class ImageSaver {
     private func saveOCILayout(_ requested: [ImageToSave], to writer: TarWriter) throws {
         var written: Set<String> = []
         var indexEntries: [JSONValue] = []
+        startProgress(layers: Set(try requested.flatMap { try parts(of: $0.id).stack.map(\.diffID) }).count)
         for image in requested {
             let (config, _, stack) = try parts(of: image.id)
             var layerDescriptors: [JSONValue] = []

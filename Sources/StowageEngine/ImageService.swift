@@ -202,7 +202,9 @@ extension ImageService {
 
     /// Writes the named images as one archive, with the names Docker's `save` records: a
     /// tag, every tag of a repository named without one, none for an image named by ID.
-    public func save(_ names: [String], format: ArchiveFormat, to sink: ByteSink) throws {
+    /// `progress` sees (layer tars written, layer tars to write).
+    public func save(_ names: [String], format: ArchiveFormat, to sink: ByteSink,
+                     progress: @escaping (Int, Int) -> Void = { _, _ in }) throws {
         var requested: [ImageToSave] = []
         for (id, refs) in try names.flatMap(saveTargets) {
             if let index = requested.firstIndex(where: { $0.id == id }) {
@@ -212,7 +214,9 @@ extension ImageService {
                 requested.append(ImageToSave(id: id, references: refs))
             }
         }
-        try ImageSaver(layers: storage.layers, images: storage.images).save(requested, format: format, to: sink)
+        let saver = ImageSaver(layers: storage.layers, images: storage.images)
+        saver.progress = progress
+        try saver.save(requested, format: format, to: sink)
     }
 
     /// Docker's `parseNames` for one name: a tag saves its image with that tag; a repository
