@@ -92,6 +92,25 @@ struct LoadInputTests {
         #expect(try root.listing() == before)
     }
 
+    @Test("load and save draw jsonmessage's bar on a terminal (script(1) gives one) and print nothing more when not on one")
+    func progressOnATerminal() throws {
+        let root = try DataRoot()
+        let onTerminal = { (arguments: String) throws -> String in
+            try runProcess(["script", "-qec", "\"$STOWAGE\" --data-root \"$ROOT\" -s vfs " + arguments, "/dev/null"],
+                           environment: ["STOWAGE": try stowageBinary(), "ROOT": root.path, "ARCHIVE": Fixtures.path("many-layers.tar"),
+                                         "SAVED": root.scratch.join("saved.tar")]).output
+        }
+        let loaded = try onTerminal("load -i \"$ARCHIVE\"")
+        #expect(loaded.contains("\rLoading layer [>" + String(repeating: " ", count: 50) + "]        0/25"), "\(loaded)")
+        #expect(loaded.contains("\rLoading layer [" + String(repeating: "=", count: 50) + ">]       25/25"), "\(loaded)")
+        #expect(loaded.hasSuffix("Loaded image: fixture/many-layers:latest\r\n"), "\(loaded)")
+        let saved = try onTerminal("save -o \"$SAVED\" fixture/many-layers")
+        #expect(saved.hasSuffix("\rSaving layer [" + String(repeating: "=", count: 50) + ">]       25/25\r\n"), "\(saved)")
+        // Not on a terminal: as docker's, only the loaded names; save says nothing.
+        #expect(try root.run(["save", "-o", root.scratch.join("quiet.tar"), "fixture/many-layers"]).standardError.isEmpty)
+        #expect(try root.run(["load", "-i", root.scratch.join("quiet.tar")]).output == "Loaded image: fixture/many-layers:latest\n")
+    }
+
     @Test("an OCI ref.name annotation with a digest is refused before anything is stored", arguments: [
         "fixture/links@sha256:0123456789012345678901234567890123456789012345678901234567890123",
         "fixture/links:v1@sha256:0123456789012345678901234567890123456789012345678901234567890123",
