@@ -18,7 +18,7 @@ struct InfoCommand: ParsableCommand {
             let template = try format.map { try ListingFormat($0, context: .info, executeErrorPrefix: "") }
             let info = try global.openEngine(toRead: true).info()
             if let template {
-                print(try template.render([info.json]), terminator: "")
+                print(try template.render([try info.dockerJSON]), terminator: "")
                 return
             }
             print(Self.text(info), terminator: "")
@@ -26,12 +26,12 @@ struct InfoCommand: ParsableCommand {
     }
 
     /// The report as docker prints it.
-    static func text(_ info: SystemInfo) -> String {
+    static func text(_ info: Info) -> String {
         var lines = ["Server:",
                      " Containers: \(info.containers)", "  Running: \(info.containersRunning)", "  Paused: \(info.containersPaused)",
                      "  Stopped: \(info.containersStopped)", " Images: \(info.images)", " Server Version: \(info.serverVersion)",
                      " Storage Driver: \(info.driver)"]
-        lines += info.driverStatus.map { "  \($0.0): \($0.1)" }
+        lines += info.driverStatus.map { "  " + $0.joined(separator: ": ") }
         lines += [" Logging Driver: \(info.loggingDriver)", " Cgroup Driver: \(info.cgroupDriver)", " Cgroup Version: \(info.cgroupVersion)",
                   " Plugins:", "  Volume: local", "  Network: host null", "  Log: \(info.loggingDriver)",
                   " Runtimes: \(info.runtimes.joined(separator: " "))", " Default Runtime: \(info.defaultRuntime)",

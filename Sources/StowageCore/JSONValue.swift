@@ -122,13 +122,13 @@ extension JSONValue: Codable {
             var container = encoder.unkeyedContainer()
             for value in values { try container.encode(value) }
         case .object(let members):
-            var container = encoder.container(keyedBy: MemberKey.self)
-            for (key, value) in members { try container.encode(value, forKey: MemberKey(key)) }
+            var container = encoder.container(keyedBy: StringCodingKey.self)
+            for (key, value) in members { try container.encode(value, forKey: StringCodingKey(key)) }
         }
     }
 
     public init(from decoder: any Decoder) throws {
-        if let container = try? decoder.container(keyedBy: MemberKey.self) {
+        if let container = try? decoder.container(keyedBy: StringCodingKey.self) {
             self = .object(try container.allKeys.sorted { $0.stringValue.utf8.lexicographicallyPrecedes($1.stringValue.utf8) }
                 .map { ($0.stringValue, try container.decode(JSONValue.self, forKey: $0)) })
         } else if var container = try? decoder.unkeyedContainer() {
@@ -149,11 +149,13 @@ extension JSONValue: Codable {
         }
     }
 
-    private struct MemberKey: CodingKey {
-        let stringValue: String
-        var intValue: Int? { nil }
-        init(_ string: String) { stringValue = string }
-        init?(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { stringValue = String(intValue) }
-    }
+}
+
+/// A coding key that is any string: an object member or a map key.
+public struct StringCodingKey: CodingKey, Sendable {
+    public let stringValue: String
+    public var intValue: Int? { nil }
+    public init(_ string: String) { stringValue = string }
+    public init?(stringValue: String) { self.stringValue = stringValue }
+    public init?(intValue: Int) { stringValue = String(intValue) }
 }

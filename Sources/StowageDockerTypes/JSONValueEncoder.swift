@@ -49,7 +49,7 @@ private final class Node {
             var members: [(String, Node)] = []
             for key in dictionary.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
                 let child = Node()
-                try child.encode(dictionary[key]!, codingPath: codingPath + [MapKey(key)])
+                try child.encode(dictionary[key]!, codingPath: codingPath + [StringCodingKey(key)])
                 members.append((key, child))
             }
             content = .object(members)
@@ -79,14 +79,6 @@ private final class Node {
 
     func makeObject() { if case .object = content {} else { content = .object([]) } }
     func makeArray() { if case .array = content {} else { content = .array([]) } }
-}
-
-private struct MapKey: CodingKey {
-    let stringValue: String
-    var intValue: Int? { nil }
-    init(_ string: String) { stringValue = string }
-    init?(stringValue: String) { self.stringValue = stringValue }
-    init?(intValue: Int) { stringValue = String(intValue) }
 }
 
 private struct NodeEncoder: Encoder {
