@@ -51,11 +51,19 @@ struct APIObjectTests {
             let body = try runProcess(["curl", "-s", "--unix-socket", docker.socket, "http://docker/v1.41" + path]).standardOutput
             let theirs = try JSONValue(parsing: Array(body), what: path)
             let (left, right) = (Self.normalized(object, myTokens).serialized(indent: " "), Self.normalized(theirs, theirTokens).serialized(indent: " "))
-            #expect(left == right, "\(path):\n\(left)\n-- dockerd:\n\(right)")
+            #expect(left == right, "\(path): \(Self.firstDifference(left, right))\n\(left)\n-- dockerd:\n\(right)")
         }
         // The error body.
         let missing = try runProcess(["curl", "-s", "--unix-socket", docker.socket, "http://docker/v1.41/containers/nosuch/json"]).output
         #expect(try ErrorResponse(message: "No such container: nosuch").dockerJSON.serialized() + "\n" == missing)
+    }
+
+    /// The first line that differs, with the two before it.
+    private static func firstDifference(_ left: String, _ right: String) -> String {
+        let (mine, theirs) = (left.split(separator: "\n"), right.split(separator: "\n"))
+        guard let index = Array(zip(mine, theirs)).firstIndex(where: { $0.0 != $0.1 }) ?? (mine.count != theirs.count ? min(mine.count, theirs.count) : nil) else { return "" }
+        let window = { (lines: [Substring]) in lines[max(0, index - 2)..<min(lines.count, index + 1)].joined(separator: "\n") }
+        return "line \(index + 1):\n\(window(mine))\n-- dockerd:\n\(window(theirs))"
     }
 
     /// `value` with the side's IDs and paths as tokens, times of what each side made now as
