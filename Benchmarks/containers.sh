@@ -8,6 +8,8 @@
 #                  /etc/motd deleted)
 #   3. commit      of that container, a new image each time
 #   4. ps -a / ps -a -s  with 50 more containers of 300 small files each
+#   5. cp          a tree of CP_FILES small files (in 10 directories) into a container and
+#                  back out, against `tar -c | tar -x` of the same tree
 #
 #   bash Benchmarks/containers.sh
 #   N=50 CONTAINERS=50 FILES=300 bash Benchmarks/containers.sh
@@ -138,6 +140,27 @@ for _ in $(seq "$runs"); do
     timed "docker ps -a -s" docker_cmd ps -a -s
 done
 
+# 5. cp of a tree of many small files, in and out, beside tar piped into tar.
+cp_files="${CP_FILES:-3000}"
+echo "== cp of $cp_files files x$runs" >&2
+tree="$scratch/tree"
+for d in $(seq 10); do
+    mkdir -p "$tree/d$d"
+    for ((i = 1; i <= cp_files / 10; i++)); do echo "file $d $i" > "$tree/d$d/f$i"; done
+done
+stowage create --name copied fixture/base >/dev/null
+docker_cmd create --name copied fixture/base >/dev/null
+for i in $(seq "$runs"); do
+    timed "stowage cp in" stowage cp "$tree" "copied:/in$i"
+    timed "docker cp in" docker_cmd cp "$tree" "copied:/in$i"
+    out="$scratch/out$i"; inside "$out"
+    timed "stowage cp out" stowage cp "copied:/in$i" "$out-stowage"
+    timed "docker cp out" docker_cmd cp "copied:/in$i" "$out-docker"
+    mkdir "$out-tar"
+    timed "tar cp" sh -c "tar -C '$scratch' -cf - tree | tar -C '$out-tar' -xf -"
+    rm -rf -- "$out-stowage" "$out-docker" "$out-tar"
+done
+
 echo
 echo "containers: median of $runs runs, in ms; overlay2; $(nproc) CPUs; stowage: ${stowage_bin#"$repo"/}"
 echo "ps: $stowage_rows stowage / $docker_rows docker containers, $container_count of them with $file_count files"
@@ -147,6 +170,12 @@ for op in create diff commit "ps -a" "ps -a -s"; do
     d="$(median_ms "docker $op")"
     printf '%-12s %12s %12s %14s\n' "$op" "$s" "$d" "$(ratio "$d" "$s")"
 done
+for op in "cp in" "cp out"; do
+    s="$(median_ms "stowage $op")"
+    d="$(median_ms "docker $op")"
+    printf '%-12s %12s %12s %14s\n' "$op" "$s" "$d" "$(ratio "$d" "$s")"
+done
+echo "cp of $cp_files files: tar -c | tar -x $(median_ms "tar cp") ms; stowage cp in / tar $(ratio "$(median_ms "stowage cp in")" "$(median_ms "tar cp")")"
 echo
 s_ratio="$(ratio "$(median_ms "stowage ps -a -s")" "$(median_ms "stowage ps -a")")"
 d_ratio="$(ratio "$(median_ms "docker ps -a -s")" "$(median_ms "docker ps -a")")"
