@@ -353,7 +353,7 @@ struct ContainerCommandTests {
             #expect(result.output == (try root.run(arguments)).replacingOccurrences(of: root.path, with: readOnly), "\(arguments)")
         }
         // Streams come out byte for byte as from the writable root.
-        for arguments in [["export", "c1"], ["save", "fixture/links"]] {
+        for arguments in [["export", "c1"], ["save", "fixture/links"], ["cp", "c1:/data", "-"], ["cp", "c1:/etc/.", "-"]] {
             let result = try stowage(["--data-root", readOnly] + arguments)
             let writable = try stowage(["--data-root", root.path] + arguments)
             #expect(result.status == 0 && result.output == writable.output, "\(arguments): \(result.standardError)")
@@ -362,7 +362,7 @@ struct ContainerCommandTests {
         let changes: [[String]] = [["load", "-i", Fixtures.path("base.tar")], ["create", "fixture/links"], ["rm", "c1"], ["rmi", "fixture/whiteout"],
                                    ["tag", "fixture/links", "other:1"], ["volume", "create", "v2"], ["volume", "rm", "data"], ["mount", "c1"],
                                    ["unmount", "c1"], ["commit", "c1", "x:1"], ["rename", "c1", "c2"], ["image", "prune", "-f"],
-                                   ["container", "prune", "-f"], ["system", "prune", "-f"]]
+                                   ["container", "prune", "-f"], ["system", "prune", "-f"], ["cp", Fixtures.path("base.tar"), "c1:/"]]
         for arguments in changes {
             let result = try stowage(["--data-root", readOnly] + arguments)
             #expect(result.status == 1 && result.standardError.contains("is on a read-only filesystem: it can be read, not changed"),
