@@ -35,26 +35,53 @@ public enum StreamConnection {
         return try result.get()
     }
 
+    /// The producing side: writes gathered into chunks of `chunkSize`, so that a stream of
+    /// small writes (a tar's headers and small files) wakes the consumer once a chunk, not once
+    /// a write.
     private final class Producer: ByteSink, @unchecked Sendable {
+        static let chunkSize = 256 << 10
+
         let socket: Int32
         let body: (ByteSink) throws -> Void
         /// Set by the producing thread before it ends; read after it was joined.
         var failure: (any Error)?
+        private var pending: [UInt8] = []
 
         init(socket: Int32, body: @escaping (ByteSink) throws -> Void) {
             self.socket = socket
             self.body = body
+            pending.reserveCapacity(Self.chunkSize)
         }
 
         func run() {
-            do { try body(self) } catch { failure = error }
+            do {
+                try body(self)
+                try flush()
+            } catch {
+                failure = error
+            }
             close(socket)  // the consumer sees the end of the stream
         }
 
         func write(_ bytes: UnsafeRawBufferPointer) throws {
+            if pending.count + bytes.count > Self.chunkSize { try flush() }
+            if bytes.count >= Self.chunkSize {
+                try send(bytes)
+            } else {
+                pending.append(contentsOf: bytes)
+            }
+        }
+
+        private func flush() throws {
+            guard !pending.isEmpty else { return }
+            try pending.withUnsafeBytes { try send($0) }
+            pending.removeAll(keepingCapacity: true)
+        }
+
+        private func send(_ bytes: UnsafeRawBufferPointer) throws {
             var offset = 0
             while offset < bytes.count {
-                let sent = send(socket, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
+                let sent = Glibc.send(socket, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
                 if sent < 0 {
                     if errno == EINTR { continue }
                     throw SystemError("send", path: "stream", errno: errno)
