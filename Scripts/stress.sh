@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Four stowage processes on one data root for DURATION seconds (default 120): loads of images
-# sharing a base, create/mount/write/diff/commit/rm, tag/rmi, prune, and reads (ps -s, images,
-# system df). Every command must succeed, or fail only with a conflict that the mix makes
+# sharing a base, create/mount/write/cp in and out/diff/commit/rm, tag/rmi, prune, and reads
+# (ps -s, images, system df, cp out of whichever container is there). Every command must succeed, or fail only with a conflict that the mix makes
 # legitimate (a name in use, an image in use, an image or container another worker removed);
 # afterwards `stowage check` must be clean. As root, after `swift build`.
 set -uo pipefail
@@ -15,13 +15,17 @@ root=$scratch/root
 trap 'grep -o " $root[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null; rm -rf "$scratch"' EXIT
 s() { "$stowage" --data-root "$root" --storage-driver "$driver" "$@"; }
 # Failures a concurrent mix makes legitimate: what another worker removed or holds.
-allowed='No such image|No such container|is using its referenced image|being used by|in use by a change|must be forced|already in use|is referenced in multiple|has dependent child images|has no read-write layer|its root filesystem is mounted'
+allowed='No such image|No such container|Could not find the file|is using its referenced image|being used by|in use by a change|must be forced|already in use|is referenced in multiple|has dependent child images|has no read-write layer|its root filesystem is mounted'
 end=$((SECONDS + duration))
-# create, mount, write, diff, unmount, commit, rm, rmi; errors on standard error.
+# A small tree for cp into containers.
+payload=$scratch/payload
+mkdir -p "$payload/sub" && for i in $(seq 20); do echo "$i" > "$payload/sub/f$i"; done
+# create, mount, write, cp in and out, diff, unmount, commit, rm, rmi; errors on standard error.
 container_round() {
     local c p
     c=$(s create --name "w2-$1" fixture/whiteout /bin/true) || return 1
-    p=$(s mount "$c") && echo x > "$p/f$1" && s diff "$c" >/dev/null && s unmount "$c" >/dev/null &&
+    p=$(s mount "$c") && echo x > "$p/f$1" && s cp "$payload" "$c:/copied" && s cp "$c:/copied/sub" - >/dev/null &&
+        s diff "$c" >/dev/null && s unmount "$c" >/dev/null &&
         s commit "$c" "commit:$1" >/dev/null && s rm "$c" && s rmi "commit:$1" >/dev/null
 }
 worker() {
@@ -33,7 +37,8 @@ worker() {
             1) out=$(s rmi fixture/links 2>&1; s tag fixture/whiteout w:$count 2>&1 && s rmi w:$count 2>&1) ;;
             2) out=$(container_round "$count" 2>&1) ;;
             3) out=$(s ps -a -s 2>&1 >/dev/null && s images -a 2>&1 >/dev/null && s system df 2>&1 >/dev/null &&
-                     s image prune -f 2>&1 >/dev/null) ;;
+                     s image prune -f 2>&1 >/dev/null && for c in $(s ps -a -q 2>/dev/null | head -n 1); do
+                         s cp "$c:/etc" - 2>&1 >/dev/null; done) ;;
         esac
         if (($? != 0)) && ! grep -qE "$allowed" <<<"$out"; then
             bad=$((bad + 1))

@@ -5,6 +5,7 @@ import StowageArchive
 import StowageCore
 import StowageDrivers
 import StowageFileSystem
+import StowageLayers
 import StowageTar
 
 /// What `docker cp` learns of a path in a container: the Engine API's `ContainerPathStat`.
@@ -106,6 +107,17 @@ extension ContainerService {
     private func withFileSystem<T>(of container: String, writing: Bool,
                                    _ body: (ContainerFileSystem, ContainerRecord) throws -> T) throws -> T {
         let (record, mounted) = try storage.containerLayer(container)
+        // Removed by another process meanwhile (its directory, lock and all): said as Docker says it.
+        guard let result = try storage.skippingVanished(container: record.ID, {
+            try withFileSystem(of: record, mounted, writing: writing, body)
+        }) else {
+            throw StowageError(.notFound, "No such container: \(container)")
+        }
+        return result
+    }
+
+    private func withFileSystem<T>(of record: ContainerRecord, _ mounted: MountedLayer, writing: Bool,
+                                   _ body: (ContainerFileSystem, ContainerRecord) throws -> T) throws -> T {
         let mounts = try (record.MountPoints ?? [:]).values.compactMap { point -> ContainerFileSystem.Mount? in
             let source = point.Type == "bind" || (point.Name ?? "").isEmpty
                 ? point.Source : try storage.volumes.volume(point.Name!)?.mountpoint

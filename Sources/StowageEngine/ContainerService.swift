@@ -383,46 +383,66 @@ extension ContainerService {
     public func remove(_ text: String, force: Bool, removeVolumes: Bool) throws {
         try storage.mutation { lease in
             let record = try storage.resolveContainer(text)
-            let state = ContainerMountState.read(in: storage.containers.directory(of: record.ID))
-            if state.mounts > 0, !force {
-                throw StowageError(.alreadyExists, "cannot remove container \(record.name): its root filesystem is mounted (\(state.mounts) mount\(state.mounts == 1 ? "" : "s")); unmount it first or force the removal")
-            }
-            try lease.add(.container(record.ID))
-            let mounted = try storage.mountedLayers.layer(record.ID)
-            if let mounted {
-                // Named before `mount-id` goes, so that recovery finds them without it.
-                for cacheID in [mounted.mountID] + (mounted.initID.map { [$0] } ?? []) { try lease.add(.cache(cacheID)) }
-            }
-            let orphans = try orphanedLayers(of: record, below: mounted)
-            for chainID in orphans { try lease.add(.layer(chainID)) }
-            try storage.graph.withExclusive {
-                try storage.containerIndex.change(affecting: [record.ID]) { _ in
-                    try storage.containers.unlist(record.ID, stagingSuffix: lease.id)
+            // Under the state lock: a `mount`, `unmount` or `cp` of this container finishes first.
+            do {
+                try ContainerMountState.withLock(in: storage.containers.directory(of: record.ID)) { state in
+                    guard try storage.containers.record(record.ID) != nil else {
+                        throw StowageError(.notFound, "No such container: \(text)")  // another rm held the lock
+                    }
+                    try removeLayers(of: record, mountState: state, force: force, lease: lease)
                 }
-            }
-            CrashPoint.containerUnlisted.reached()
-            try storage.mountedLayers.removeRemains(of: record.ID)
-            try storage.containers.removeUnlisted(record.ID, stagingSuffix: lease.id)
-            if !orphans.isEmpty {
-                let removals = try storage.graph.withExclusive {
-                    try storage.beginRemovingUnusedLayers(Set(orphans), excludingLeases: [lease.id])
-                }
-                for layer in removals { try storage.layers.finishRemoval(layer.chainID) }
+            } catch let error as SystemError where error.errno == ENOENT {
+                throw StowageError(.notFound, "No such container: \(text)")  // gone before its lock could be opened
             }
             guard removeVolumes else { return }
-            let doomed = try storage.graph.withExclusive { () throws -> [String] in
-                let users = try storage.volumeUsers()
-                let inFlight = try storage.leases.liveEntries(excluding: [lease.id])
-                var doomed: [String] = []
-                for name in record.volumeNames where users[name] == nil && !inFlight.contains(LeaseEntry.volume(name).description) {
-                    guard let volume = try storage.volumes.volume(name), volume.isAnonymous else { continue }
-                    try lease.add(.volume(name))
-                    doomed.append(name)
-                }
-                return doomed
-            }
-            for name in doomed { try storage.volumes.remove(name, stagingSuffix: lease.id) }
+            try removeAnonymousVolumes(of: record, lease: lease)
         }
+    }
+
+    /// The metadata and layers of a container that no mount holds (or with `force`).
+    private func removeLayers(of record: ContainerRecord, mountState state: ContainerMountState, force: Bool,
+                              lease: Lease) throws {
+        if state.mounts > 0, !force {
+            throw StowageError(.alreadyExists, "cannot remove container \(record.name): its root filesystem is mounted (\(state.mounts) mount\(state.mounts == 1 ? "" : "s")); unmount it first or force the removal")
+        }
+        try lease.add(.container(record.ID))
+        let mounted = try storage.mountedLayers.layer(record.ID)
+        if let mounted {
+            // Named before `mount-id` goes, so that recovery finds them without it.
+            for cacheID in [mounted.mountID] + (mounted.initID.map { [$0] } ?? []) { try lease.add(.cache(cacheID)) }
+        }
+        let orphans = try orphanedLayers(of: record, below: mounted)
+        for chainID in orphans { try lease.add(.layer(chainID)) }
+        try storage.graph.withExclusive {
+            try storage.containerIndex.change(affecting: [record.ID]) { _ in
+                try storage.containers.unlist(record.ID, stagingSuffix: lease.id)
+            }
+        }
+        CrashPoint.containerUnlisted.reached()
+        try storage.mountedLayers.removeRemains(of: record.ID)
+        try storage.containers.removeUnlisted(record.ID, stagingSuffix: lease.id)
+        if !orphans.isEmpty {
+            let removals = try storage.graph.withExclusive {
+                try storage.beginRemovingUnusedLayers(Set(orphans), excludingLeases: [lease.id])
+            }
+            for layer in removals { try storage.layers.finishRemoval(layer.chainID) }
+        }
+    }
+
+    /// The container's anonymous volumes that no other container uses (`rm -v`).
+    private func removeAnonymousVolumes(of record: ContainerRecord, lease: Lease) throws {
+        let doomed = try storage.graph.withExclusive { () throws -> [String] in
+            let users = try storage.volumeUsers()
+            let inFlight = try storage.leases.liveEntries(excluding: [lease.id])
+            var doomed: [String] = []
+            for name in record.volumeNames where users[name] == nil && !inFlight.contains(LeaseEntry.volume(name).description) {
+                guard let volume = try storage.volumes.volume(name), volume.isAnonymous else { continue }
+                try lease.add(.volume(name))
+                doomed.append(name)
+            }
+            return doomed
+        }
+        for name in doomed { try storage.volumes.remove(name, stagingSuffix: lease.id) }
     }
 
     /// The layers below the container when its image is gone (`rmi -f` while it stood):

@@ -45,6 +45,14 @@ struct ContainerMountState: Codable, Equatable {
         }
     }
 
+    /// Runs `body` with the state as recorded, holding the lock `update` takes and writing
+    /// nothing: for `rm`, which removes the directory the state is in, so that no `mount` or
+    /// `cp` is inside the root filesystem while its layers go.
+    static func withLock<T>(in directory: String, _ body: (ContainerMountState) throws -> T) throws -> T {
+        let lock = try FileLock(path: directory + "/.stowage-state.lock")
+        return try lock.withExclusive { try body(read(in: directory)) }
+    }
+
     /// Writes the state now, under the lock `update` holds: for a change that must be on disk
     /// before the work it announces begins (a copy into the layer, which a kill may cut short).
     func save(in directory: String) throws {
