@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Four stowage processes on one data root for DURATION seconds (default 120): loads of images
 # sharing a base, create/mount/write/cp in and out/diff/commit/rm, tag/rmi, prune, and reads
-# (ps -s, images, system df, cp out of whichever container is there). Every command must succeed, or fail only with a conflict that the mix makes
+# (ps -s, images, system df, cp out and export of whichever container is there). Every command must succeed, or fail only with a conflict that the mix makes
 # legitimate (a name in use, an image in use, an image or container another worker removed);
 # afterwards `stowage check` must be clean. As root, after `swift build`.
 set -uo pipefail
@@ -38,7 +38,7 @@ worker() {
             2) out=$(container_round "$count" 2>&1) ;;
             3) out=$(s ps -a -s 2>&1 >/dev/null && s images -a 2>&1 >/dev/null && s system df 2>&1 >/dev/null &&
                      s image prune -f 2>&1 >/dev/null && for c in $(s ps -a -q 2>/dev/null | head -n 1); do
-                         s cp "$c:/etc" - 2>&1 >/dev/null; done) ;;
+                         s cp "$c:/etc" - 2>&1 >/dev/null && s export "$c" 2>&1 >/dev/null; done) ;;
         esac
         if (($? != 0)) && ! grep -qE "$allowed" <<<"$out"; then
             bad=$((bad + 1))

@@ -304,7 +304,7 @@ extension ContainerService {
 
     /// `export`: the container's whole root filesystem as one tar.
     public func export(_ text: String, to sink: ByteSink) throws {
-        let (_, mounted) = try storage.containerLayer(text)
+        let (record, mounted) = try storage.containerLayer(text)
         // A read-only root cannot hold a mount's directories: its layers are read through a
         // read-only overlay elsewhere.
         if storage.isReadOnly, let data = try storage.driver.metadata(mounted.mountID), let upper = data["UpperDir"] {
@@ -312,9 +312,18 @@ extension ContainerService {
             _ = try ReadOnlyOverlayView.withView(of: layers) { try DirectoryArchiver.archive($0, to: sink) }
             return
         }
-        let path = try storage.driver.get(mounted.mountID)
-        defer { try? storage.driver.put(mounted.mountID) }
-        _ = try DirectoryArchiver.archive(path, to: sink)
+        // Under the state lock, as `cp`: no `rm` takes the layers while the stack is read.
+        let exported = try storage.skippingVanished(container: record.ID) { () throws -> Bool in
+            try ContainerMountState.withLock(in: storage.containers.directory(of: record.ID)) { _ in
+                let path = try storage.driver.get(mounted.mountID)
+                defer { try? storage.driver.put(mounted.mountID) }
+                _ = try DirectoryArchiver.archive(path, to: sink)
+            }
+            return true
+        }
+        guard exported == true else {
+            throw StowageError(.notFound, "No such container: \(text)")
+        }
     }
 
     // MARK: - Listing
