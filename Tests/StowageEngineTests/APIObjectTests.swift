@@ -26,6 +26,7 @@ struct APIObjectTests {
             try run(["create", "--name", "two", "fixture/whiteout", "sh", "-c", "echo 'a b'"])
         }
         let engine = try Engine(EngineConfiguration(dataRoot: root.path, storageDriver: "vfs"))
+        defer { engine.close() }
         let links = try engine.images.resolve("fixture/links")
         let mine: [(String, JSONValue)] = [
             ("/images/json", try engine.images.summaries().dockerJSON),
