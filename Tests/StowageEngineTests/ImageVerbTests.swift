@@ -209,6 +209,16 @@ struct ImageVerbTests {
             }
         }
 
+        /// Expects the two sides' runs of `arguments` to end with the same status and print the
+        /// same standard output.
+        static func expectSameStatusAndOutput(_ arguments: [String], _ mine: (status: Int32, output: String, error: String),
+                                              _ theirs: (status: Int32, output: String, error: String),
+                                              sourceLocation: SourceLocation = #_sourceLocation) {
+            #expect(mine.status == theirs.status, "\(arguments): \(mine.error) -- docker: \(theirs.error)", sourceLocation: sourceLocation)
+            #expect(mine.output == theirs.output, "\(arguments.joined(separator: " ")):\n\(mine.output)-- docker:\n\(theirs.output)",
+                    sourceLocation: sourceLocation)
+        }
+
         /// Shows `text` as `token` from now on.
         func name(_ text: String, as token: String) { names.append((text, token, false)) }
 

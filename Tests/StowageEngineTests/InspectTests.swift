@@ -53,8 +53,7 @@ struct InspectTests {
         ]
         for arguments in script {
             let (mine, theirs) = (try stowage.run(arguments), try docker.run(arguments))
-            #expect(mine.status == theirs.status, "\(arguments): \(mine.error) -- docker: \(theirs.error)")
-            #expect(mine.output == theirs.output, "\(arguments.joined(separator: " ")):\n\(mine.output)-- docker:\n\(theirs.output)")
+            ImageVerbTests.SideOfComparison.expectSameStatusAndOutput(arguments, mine, theirs)
             // The docker 28 CLI passes on dockerd's doubled message for a missing image.
             let theirError = theirs.error.replacingOccurrences(of: "Error: ", with: "")
                 .replacing(/no such image: ([^:\n]+): No such image: [^\n]+/) { "No such image: \($0.1)" }
@@ -98,8 +97,7 @@ struct InspectTests {
         ]
         for arguments in script {
             let (mine, theirs) = (try stowage.run(arguments), try docker.run(arguments))
-            #expect(mine.status == theirs.status, "\(arguments): \(mine.error) -- docker: \(theirs.error)")
-            #expect(mine.output == theirs.output, "\(arguments.joined(separator: " ")):\n\(mine.output)-- docker:\n\(theirs.output)")
+            ImageVerbTests.SideOfComparison.expectSameStatusAndOutput(arguments, mine, theirs)
             #expect(mine.error == theirs.error.replacingOccurrences(of: "Error: ", with: ""),
                     "\(arguments.joined(separator: " ")):\n\(mine.error)-- docker:\n\(theirs.error)")
         }
@@ -132,8 +130,7 @@ struct InspectTests {
         var volumeCounts: [Int] = []
         for arguments in script {
             let (mine, theirs) = (try stowage.run(arguments), try docker.run(arguments))
-            #expect(mine.status == theirs.status, "\(arguments): \(mine.error) -- docker: \(theirs.error)")
-            #expect(mine.output == theirs.output, "\(arguments.joined(separator: " ")):\n\(mine.output)-- docker:\n\(theirs.output)")
+            ImageVerbTests.SideOfComparison.expectSameStatusAndOutput(arguments, mine, theirs)
             if arguments == ["create", "--name", "v1", "vol:1"] {
                 // The volume at /etc holds the image's /etc, as docker fills it.
                 let source = "{{range .Mounts}}{{if eq .Destination \"/etc\"}}{{.Source}}{{end}}{{end}}"
@@ -236,8 +233,7 @@ struct InspectTests {
         ]
         for arguments in script {
             let (mine, theirs) = (try stowage.run(arguments), try docker.run(arguments))
-            #expect(mine.status == theirs.status, "\(arguments): \(mine.error) -- docker: \(theirs.error)")
-            #expect(mine.output == theirs.output, "\(arguments.joined(separator: " ")):\n\(mine.output)-- docker:\n\(theirs.output)")
+            ImageVerbTests.SideOfComparison.expectSameStatusAndOutput(arguments, mine, theirs)
             // docker's rename adds a second line ("Error: failed to rename container named …").
             let theirError = theirs.error.replacingOccurrences(of: "Error response from daemon: ", with: "")
                 .split(separator: "\n").filter { !$0.hasPrefix("Error: failed to rename") }.joined(separator: "\n")
@@ -309,8 +305,7 @@ struct InspectTests {
         ]
         for arguments in script {
             let (mine, theirs) = (try stowage.run(arguments), try docker.run(arguments))
-            #expect(mine.status == theirs.status, "\(arguments): \(mine.error) -- docker: \(theirs.error)")
-            #expect(mine.output == theirs.output, "\(arguments.joined(separator: " ")):\n\(mine.output)-- docker:\n\(theirs.output)")
+            ImageVerbTests.SideOfComparison.expectSameStatusAndOutput(arguments, mine, theirs)
             #expect(mine.error == theirs.error.replacingOccurrences(of: "Error response from daemon: ", with: ""), "\(arguments)")
         }
         let options = { (dataRoot: String) in try String(contentsOfFile: dataRoot + "/volumes/tv/opts.json", encoding: .utf8) }

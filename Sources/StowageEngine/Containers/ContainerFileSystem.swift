@@ -79,9 +79,7 @@ struct ContainerFileSystem {
     /// The host directory holding the entry at `components` (resolved: no symbolic link
     /// before the last component), opened without following links.
     func parentDirectory(of components: [String]) throws -> FileDescriptor {
-        let (mount, inside) = location(of: Array(components.dropLast()))
-        let base = try FileDescriptor.openDirectory(mount?.source ?? rootfs)
-        return inside.isEmpty ? base : try base.openBeneath(inside.joined(separator: "/"), O_RDONLY | O_DIRECTORY)
+        try directory(at: Array(components.dropLast()))
     }
 
     /// The directory at `components` itself (resolved), as a descriptor.
