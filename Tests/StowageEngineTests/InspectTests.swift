@@ -164,13 +164,15 @@ struct InspectTests {
         let labelFile = try root.scratch.write("labels", "lf1=a\n# no\nlf2\n")
         let script: [[String]] = [
             ["load", "-i", Fixtures.path("base.tar")],
-            ["create", "--name", "flags", "-e", "A=1", "-e", "B", "--env-file", envFile, "-w", "/srv", "-u", "1000:1000",
+            ["create", "--name", "flags", "-e", "A=1", "--env-file", envFile, "-w", "/srv", "-u", "1000:1000",
              "--entrypoint", "/bin/echo", "-h", "myhost", "-t", "-i", "--network", "none", "--label-file", labelFile, "--label", "x=y",
              "fixture/base", "hello", "world"],
             ["inspect", "flags"],
-            // Alone: the docker 28 CLI orders variables it passes through at random among others.
+            // Alone: the docker 28 CLI orders variables it passes through, set or unset, at random among others.
             ["create", "--name", "passed", "-e", "PASSED", "fixture/base"],
             ["inspect", "-f", "{{json .Config.Env}}", "passed"],
+            ["create", "--name", "unset", "-e", "B", "fixture/base"],
+            ["inspect", "-f", "{{json .Config.Env}}", "unset"],
             ["create", "--name", "hostnet", "--network", "host", "-it", "fixture/base"],
             ["inspect", "hostnet"],
             ["create", "--name", "noentry", "--entrypoint", "", "fixture/base", "ls", "-l"],
